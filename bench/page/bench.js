@@ -1,0 +1,217 @@
+// The benchmark plan, run by the page itself (no DevTools client attached): every figure for the
+// three clients on the same sessions, repetitions interleaved (the order rotates each
+// repetition), results POSTed to the collector between timed windows.
+import * as raw from './raw.js';
+import * as jsref from './js-reference.js';
+
+const MiB = 1 << 20;
+const $log = document.getElementById('log');
+const post = (path, body) => fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const log = (msg) => { $log.textContent += msg + '\n'; return post('/log', { msg }).catch(() => {}); };
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const settle = async () => { if (globalThis.gc) { gc(); gc(); } await sleep(30); };
+const cpu = async () => (await fetch('/cpu')).json();
+
+const cfg = await (await fetch('/config')).json();
+const server = cfg.server, token = cfg.token;
+const P = cfg.quick
+  ? { reps: 1, bulk: 16 * MiB, small: 20000, rtt: 300, rttWarm: 30, b64: 16 * MiB, memBytes: 64 * MiB, memSessions: 10 }
+  : { reps: 7, bulk: 256 * MiB, small: 100000, rtt: 2000, rttWarm: 200, b64: 128 * MiB, memBytes: 1024 * MiB, memSessions: 100 };
+if (cfg.reps) P.reps = cfg.reps;
+
+// ---- the clients -----------------------------------------------------------------------------
+let wasm = null, wasmExports = null, wasmError = null;
+try {
+  const pkg = await import('/pkg/kube_exec_wasm.js');
+  wasmExports = await pkg.default();
+  wasm = pkg;
+} catch (e) { wasmError = String(e && e.stack || e); }
+const wasmMemory = () => {
+  if (!wasm) return null;
+  if (typeof wasm.wasmMemoryBytes === 'function') return wasm.wasmMemoryBytes();
+  return wasmExports && wasmExports.memory ? wasmExports.memory.buffer.byteLength : null;
+};
+
+// A stream client: exec, read stdout through its ReadableStream counting bytes.
+async function streamReceive(execFn, o, bytes, onChunk) {
+  const s = await execFn(o);
+  const r = s.stdout.getReader();
+  let n = 0, chunks = 0, tEnd = 0;
+  for (;;) {
+    const { value, done } = await r.read();
+    if (done) break;
+    n += value.byteLength;
+    chunks++;
+    if (onChunk && (chunks & 1023) === 0) onChunk();
+    if (n >= bytes && !tEnd) tEnd = performance.now();
+  }
+  const status = await s.exit;
+  if (!status.success) throw new Error('exit ' + JSON.stringify(status));
+  return { n, chunks, tEnd };
+}
+
+async function streamRoundTrips(execFn, o, count, warmup) {
+  const s = await execFn({ ...o, stdin: true });
+  const w = s.stdin.getWriter();
+  const r = s.stdout.getReader();
+  const b = new Uint8Array([0x61]);
+  const samples = [];
+  for (let i = 0; i < warmup + count; i++) {
+    const t0 = performance.now();
+    const wp = w.write(b);
+    const { value, done } = await r.read();
+    const dt = performance.now() - t0;
+    if (done || value.byteLength !== 1) throw new Error('echo: unexpected ' + (done ? 'end' : value.byteLength + ' bytes'));
+    await wp;
+    if (i >= warmup) samples.push(dt);
+  }
+  w.releaseLock();
+  await s.closeStdin();
+  const status = await s.exit;
+  if (!status.success) throw new Error('exit ' + JSON.stringify(status));
+  r.releaseLock();
+  return samples;
+}
+
+const base = { server, token, namespace: 'default', pod: 'bench', stdout: true, stderr: true, stdin: false };
+const CLIENTS = {
+  raw: {
+    receive: (o, bytes) => raw.receive(o, bytes),
+    roundTrips: (o, c, w) => raw.roundTrips(o, c, w),
+  },
+  'js-reference': {
+    receive: (o, bytes, onChunk) => streamReceive(jsref.exec, o, bytes, onChunk),
+    roundTrips: (o, c, w) => streamRoundTrips(jsref.exec, o, c, w),
+  },
+};
+if (cfg.experiments) {
+  CLIENTS['js-coalesce'] = {
+    receive: (o, bytes, onChunk) => streamReceive(jsref.exec, { ...o, coalesce: true }, bytes, onChunk),
+    roundTrips: (o, c, w) => streamRoundTrips(jsref.exec, { ...o, coalesce: true }, c, w),
+  };
+}
+if (wasm) {
+  CLIENTS['kube-exec-wasm'] = {
+    receive: (o, bytes, onChunk) => streamReceive(wasm.exec, o, bytes, onChunk),
+    roundTrips: (o, c, w) => streamRoundTrips(wasm.exec, o, c, w),
+  };
+}
+const names = Object.keys(CLIENTS);
+const orderFor = (rep) => names.map((_, i) => names[(i + rep) % names.length]);
+
+// ---- workloads -------------------------------------------------------------------------------
+// Throughput: bytes (or frames) per second from the exec call to the last payload byte.
+async function throughput(id, { bytes, frame, protocols, unit }) {
+  const o = { ...base, command: frame ? ['bulk', String(bytes), String(frame)] : ['small', String(bytes)], protocols };
+  const runs = [];
+  for (let rep = 0; rep < P.reps; rep++) {
+    for (const name of orderFor(rep)) {
+      await settle();
+      const c0 = await cpu();
+      const t0 = performance.now();
+      let res, error = null;
+      try { res = await CLIENTS[name].receive(o, bytes); } catch (e) { error = String(e); }
+      const c1 = await cpu();
+      const run = { workload: id, client: name, rep, bytes, frame, error };
+      if (res) {
+        if (res.n < bytes || !res.tEnd) run.error = `short: ${res.n} of ${bytes} bytes`;
+        const s = (res.tEnd - t0) / 1000;
+        Object.assign(run, { seconds: s, chunks: res.chunks, received: res.n,
+          value: unit === 'MB/s' ? bytes / s / 1e6 : bytes / s, unit });
+      }
+      run.serverCpu = (c1.server - c0.server) / c1.hz;
+      run.browserCpu = (c1.browser - c0.browser) / c1.hz;
+      run.wall = (c1.t - c0.t);
+      runs.push(run);
+      await log(`${id} rep ${rep} ${name}: ${run.error ?? run.value.toFixed(1) + ' ' + unit} (server cpu ${(run.serverCpu / run.wall * 100).toFixed(0)}%)`);
+    }
+  }
+  await post('/result', { kind: 'throughput', id, params: { bytes, frame, protocols }, runs });
+}
+
+async function roundTrip(id) {
+  const o = { ...base, command: ['echo'], protocols: ['v5.channel.k8s.io'] };
+  const runs = [];
+  for (let rep = 0; rep < P.reps; rep++) {
+    for (const name of orderFor(rep)) {
+      await settle();
+      let samples = null, error = null;
+      try { samples = await CLIENTS[name].roundTrips(o, P.rtt, P.rttWarm); } catch (e) { error = String(e); }
+      runs.push({ workload: id, client: name, rep, error, samples });
+      const s = samples ? [...samples].sort((a, b) => a - b) : null;
+      await log(`${id} rep ${rep} ${name}: ${error ?? `p50 ${(s[s.length >> 1] * 1000).toFixed(0)} µs`}`);
+    }
+  }
+  await post('/result', { kind: 'rtt', id, params: { count: P.rtt, warmup: P.rttWarm }, runs });
+}
+
+async function measureMemory() {
+  await settle();
+  const m = { jsHeap: performance.memory ? performance.memory.usedJSHeapSize : null, wasm: wasmMemory(), ua: null };
+  if (globalThis.crossOriginIsolated && performance.measureUserAgentSpecificMemory) {
+    try {
+      const r = await Promise.race([performance.measureUserAgentSpecificMemory(), sleep(10000).then(() => null)]);
+      m.ua = r ? r.bytes : null;
+    } catch (e) { m.uaError = String(e); }
+  }
+  return m;
+}
+
+async function memory(id) {
+  const runs = [];
+  const frame = 64 * 1024;
+  for (const name of names) {
+    // One long session of memBytes.
+    const before = await measureMemory();
+    let peakHeap = before.jsHeap, peakWasm = before.wasm;
+    const sample = () => {
+      if (performance.memory) peakHeap = Math.max(peakHeap, performance.memory.usedJSHeapSize);
+      const w = wasmMemory(); if (w !== null) peakWasm = Math.max(peakWasm, w);
+    };
+    let error = null;
+    const o = { ...base, command: ['bulk', String(P.memBytes), String(frame)], protocols: ['v5.channel.k8s.io'] };
+    const t0 = performance.now();
+    let res = null;
+    try {
+      res = name === 'raw' ? await CLIENTS.raw.receive(o, P.memBytes) : await CLIENTS[name].receive(o, P.memBytes, sample);
+    } catch (e) { error = String(e); }
+    const seconds = res ? (res.tEnd - t0) / 1000 : null;
+    const after = await measureMemory();
+    // Many short sessions (a leak per session would show here).
+    const o2 = { ...base, command: ['bulk', String(MiB), String(frame)], protocols: ['v5.channel.k8s.io'] };
+    let error2 = null;
+    try { for (let i = 0; i < P.memSessions; i++) await CLIENTS[name].receive(o2, MiB); } catch (e) { error2 = String(e); }
+    const afterSessions = await measureMemory();
+    runs.push({ client: name, bytes: P.memBytes, seconds, error, before, after, peakHeap, peakWasm, sessions: P.memSessions, error2, afterSessions });
+    await log(`${id} ${name}: heap ${before.jsHeap} -> ${after.jsHeap} (peak ${peakHeap}) -> ${afterSessions.jsHeap} after ${P.memSessions} sessions; wasm ${before.wasm} -> ${after.wasm} -> ${afterSessions.wasm}; ua ${before.ua} -> ${after.ua} -> ${afterSessions.ua} ${error ?? ''} ${error2 ?? ''}`);
+  }
+  await post('/result', { kind: 'memory', id, runs });
+}
+
+// ---- the plan --------------------------------------------------------------------------------
+try {
+  const env = {
+    userAgent: navigator.userAgent, crossOriginIsolated: globalThis.crossOriginIsolated,
+    fromBase64: typeof Uint8Array.fromBase64 === 'function', gc: !!globalThis.gc,
+    preciseMemory: !!performance.memory, clients: names, wasmError, params: P,
+  };
+  // Timer resolution as the page sees it.
+  let res = Infinity, last = performance.now();
+  for (let i = 0; i < 100000 && res > 0.001; i++) { const t = performance.now(); if (t > last) { res = Math.min(res, t - last); last = t; } }
+  env.timerResolutionMs = res;
+  await post('/result', { kind: 'env', env });
+  await log(`clients: ${names.join(', ')}${wasmError ? ' (kube-exec-wasm unavailable: ' + wasmError.split('\n')[0] + ')' : ''}; timer ${res} ms; isolated ${env.crossOriginIsolated}`);
+
+  const only = cfg.only ? cfg.only.split(',') : null;
+  const want = (id) => !only || only.includes(id);
+  if (want('bulk-64k')) await throughput('bulk-64k', { bytes: P.bulk, frame: 64 * 1024, protocols: ['v5.channel.k8s.io'], unit: 'MB/s' });
+  if (want('bulk-4k')) await throughput('bulk-4k', { bytes: P.bulk, frame: 4 * 1024, protocols: ['v5.channel.k8s.io'], unit: 'MB/s' });
+  if (want('small')) await throughput('small', { bytes: P.small, frame: 0, protocols: ['v5.channel.k8s.io'], unit: 'frames/s' });
+  if (want('rtt')) await roundTrip('rtt');
+  if (want('base64')) await throughput('base64', { bytes: P.b64, frame: 64 * 1024, protocols: ['v4.base64.channel.k8s.io'], unit: 'MB/s' });
+  if (want('memory')) await memory('memory');
+  await post('/done', { ok: true });
+  $log.textContent += 'done\n';
+} catch (e) {
+  await post('/done', { ok: false, error: String(e && e.stack || e) });
+}

@@ -1,0 +1,70 @@
+// raw: a plain WebSocket that only counts bytes: the browser's own limit for each workload.
+import { url, protocols } from './js-reference.js';
+
+function open(o) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url(o), protocols(o));
+    ws.binaryType = 'arraybuffer';
+    ws.onopen = () => resolve(ws);
+    ws.onerror = () => {};
+    ws.onclose = (ev) => reject(new Error(`raw: connect failed (${ev.code})`));
+  });
+}
+
+function closed(ws) {
+  return new Promise((resolve) => {
+    if (ws.readyState === WebSocket.CLOSED) resolve();
+    else ws.onclose = () => resolve();
+  });
+}
+
+// Counts payload bytes (message length minus the channel byte) until `bytes` arrived.
+// Returns the time at which the last one arrived, then waits for the server's close.
+export async function receive(o, bytes) {
+  let n = 0, msgs = 0, tEnd = 0;
+  let done;
+  const reached = new Promise((r) => { done = r; });
+  const ws = await open(o);
+  const text = o.protocols && o.protocols[0].includes('base64');
+  if (text) {
+    // base64 raw: count the decoded length from the text length alone (no decoding).
+    ws.onmessage = (ev) => {
+      const s = ev.data, len = s.length;
+      msgs++;
+      if (len > 1) n += ((len - 1) >> 2) * 3 - (s.charCodeAt(len - 1) === 61 ? (s.charCodeAt(len - 2) === 61 ? 2 : 1) : 0);
+      if (n >= bytes && !tEnd) { tEnd = performance.now(); done(); }
+    };
+  } else {
+    ws.onmessage = (ev) => {
+      msgs++;
+      n += ev.data.byteLength - 1;
+      if (n >= bytes && !tEnd) { tEnd = performance.now(); done(); }
+    };
+  }
+  const c = closed(ws);
+  await Promise.race([reached, c]);
+  await c;
+  ws.onmessage = null;
+  return { n, chunks: msgs, tEnd };
+}
+
+// Interactive round trip: send one stdin byte, wait for the echoed stdout frame.
+export async function roundTrips(o, count, warmup) {
+  const ws = await open(o);
+  const frame = new Uint8Array([0, 0x61]);
+  let wake;
+  ws.onmessage = (ev) => { if (ev.data.byteLength > 1 && wake) { const w = wake; wake = null; w(); } };
+  const samples = [];
+  for (let i = 0; i < warmup + count; i++) {
+    const p = new Promise((r) => { wake = r; });
+    const t0 = performance.now();
+    ws.send(frame);
+    await p;
+    const dt = performance.now() - t0;
+    if (i >= warmup) samples.push(dt);
+  }
+  const c = closed(ws);
+  ws.send(new Uint8Array([255, 0])); // v5 CLOSE stdin: the echo command ends
+  await c;
+  return samples;
+}

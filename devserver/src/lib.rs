@@ -1,0 +1,251 @@
+//! kube-exec-devserver: a local Kubernetes-compatible exec/attach API server over real
+//! processes, for kube-exec-wasm's tests and demo. See README.md.
+//!
+//! The server side of the protocol is written here independently of the SDK's codec, so that
+//! each checks the other.
+
+pub mod api;
+pub mod attach;
+pub mod exec;
+pub mod files;
+pub mod pods;
+pub mod process;
+pub mod scripted;
+pub mod server;
+pub mod session;
+pub mod spool;
+pub mod status;
+pub mod tls;
+pub mod wire;
+
+use clap::Parser;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use server::log;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// Command line (README.md, CONTRACTS.md "devserver CLI contract").
+#[derive(Debug, Parser)]
+#[command(
+    name = "kube-exec-devserver",
+    version,
+    about = "A local Kubernetes-compatible exec/attach API server over real processes"
+)]
+pub struct Args {
+    /// Address to listen on (port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Bearer token clients must present (default: random, never logged).
+    #[arg(long)]
+    pub token: Option<String>,
+    /// Serve static files from this directory on the same origin.
+    #[arg(long)]
+    pub www: Option<PathBuf>,
+    /// Serve https with a certificate generated at start-up.
+    #[arg(long)]
+    pub tls: bool,
+    /// Serve https with this PEM certificate (chain); needs --tls-key.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key for --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Write a kubeconfig (server URL, CA, token) to this path.
+    #[arg(long)]
+    pub write_kubeconfig: Option<PathBuf>,
+    /// Pods to serve, from a TOML file (default: the built-in demo/echo/two/stopped).
+    #[arg(long)]
+    pub pods: Option<PathBuf>,
+    /// Another Origin allowed to call the API (repeatable; '*' allows any).
+    #[arg(long = "allow-origin")]
+    pub allow_origin: Vec<String>,
+    /// Add the fault-injection pods (fault-*).
+    #[arg(long)]
+    pub faults: bool,
+    /// Add the bench pod (bulk/small/echo produced in-server).
+    #[arg(long)]
+    pub bench: bool,
+}
+
+fn random_token() -> String {
+    use base64::Engine as _;
+    let bytes: [u8; 32] = rand::random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Starts the server and serves until the process is stopped.
+pub async fn run(args: Args) -> Result<(), String> {
+    let configs = match &args.pods {
+        Some(path) => pods::load(path)?,
+        None => pods::builtin(),
+    };
+    let pods = pods::build(configs, args.faults, args.bench)?;
+    let token = match &args.token {
+        Some(t) if t.is_empty() => return Err("--token must not be empty".into()),
+        Some(t) => t.clone(),
+        None => random_token(),
+    };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(c), Some(k)) => Some(tls::load(c, k)?),
+        _ if args.tls => Some(tls::generate()?),
+        _ => None,
+    };
+    if let Some(www) = &args.www {
+        if !www.is_dir() {
+            return Err(format!("--www {}: not a directory", www.display()));
+        }
+    }
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| format!("local address: {e}"))?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let port = local.port();
+    let host = match local.ip() {
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
+    let url = format!("{scheme}://{host}:{port}");
+    let mut own_origins: Vec<String> = ["127.0.0.1", "localhost", "[::1]"]
+        .iter()
+        .map(|h| format!("{scheme}://{h}:{port}"))
+        .collect();
+    if !own_origins.contains(&url) {
+        own_origins.push(url.clone());
+    }
+    let allow_any_origin = args.allow_origin.iter().any(|o| o == "*");
+    if let Some(path) = &args.write_kubeconfig {
+        // kubectl names loopback hosts by IP; 0.0.0.0 / :: would not be reachable as such.
+        let server_url = if local.ip().is_unspecified() {
+            format!("{scheme}://127.0.0.1:{port}")
+        } else {
+            url.clone()
+        };
+        tls::write_kubeconfig(
+            path,
+            &server_url,
+            &token,
+            tls.as_ref().map(|t| t.ca_pem.as_str()),
+        )?;
+    }
+    let ctx = Arc::new(server::Ctx {
+        token,
+        scheme,
+        port,
+        own_origins,
+        allowed_origins: args.allow_origin.clone(),
+        allow_any_origin,
+        pods,
+        www: args.www.clone(),
+        hub: Arc::new(attach::Hub::default()),
+    });
+    // The first stdout line is the contract with scripts/lib.sh.
+    {
+        use std::io::Write as _;
+        let mut out = std::io::stdout();
+        let _ = writeln!(out, "listening on {url}");
+        let _ = out.flush();
+    }
+    log!(
+        "{} pods; token: {}; origins allowed: own{}{}{}",
+        ctx.pods.len(),
+        if args.token.is_some() {
+            "from --token"
+        } else {
+            "random (GET /.devserver/token from loopback, or the kubeconfig)"
+        },
+        if allow_any_origin { ", any" } else { "" },
+        if args.allow_origin.iter().any(|o| o != "*") {
+            ", "
+        } else {
+            ""
+        },
+        args.allow_origin
+            .iter()
+            .filter(|o| *o != "*")
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if let Some(path) = &args.write_kubeconfig {
+        log!("kubeconfig written to {}", path.display());
+    }
+    if scheme == "http" {
+        log!("plain http: kubectl sends no bearer token over http; use --tls for kubectl");
+    }
+    let acceptor = tls.map(|t| tokio_rustls::TlsAcceptor::from(t.config));
+    tokio::spawn(async {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return,
+            };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        process::kill_all();
+        std::process::exit(0);
+    });
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                log!("accept: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let ctx = ctx.clone();
+        let acceptor = acceptor.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req| server::handle(req, ctx.clone(), peer));
+            let mut builder = http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(30));
+            let result = match acceptor {
+                Some(acceptor) => match tokio::time::timeout(
+                    Duration::from_secs(10),
+                    acceptor.accept(stream),
+                )
+                .await
+                {
+                    Ok(Ok(tls_stream)) => {
+                        builder
+                            .serve_connection(TokioIo::new(tls_stream), service)
+                            .with_upgrades()
+                            .await
+                    }
+                    Ok(Err(e)) => {
+                        log!("tls handshake with {peer} failed: {e}");
+                        return;
+                    }
+                    Err(_) => {
+                        log!("tls handshake with {peer} timed out");
+                        return;
+                    }
+                },
+                None => {
+                    builder
+                        .serve_connection(TokioIo::new(stream), service)
+                        .with_upgrades()
+                        .await
+                }
+            };
+            if let Err(e) = result {
+                if !e.is_incomplete_message() {
+                    log!("connection from {peer}: {e}");
+                }
+            }
+        });
+    }
+}

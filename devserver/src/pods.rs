@@ -1,0 +1,392 @@
+//! The pods this server pretends to run: a TOML file (`--pods`) or the built-in default, plus the
+//! fault pods (`--faults`) and the bench pod (`--bench`).
+
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The TOML file: `[[pods]]` tables.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PodsFile {
+    #[serde(default)]
+    pub pods: Vec<PodConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PodConfig {
+    pub name: String,
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
+    /// Working directory of every process in the pod (default: a fresh directory under the
+    /// system temp dir, one per pod).
+    #[serde(default)]
+    pub workdir: Option<PathBuf>,
+    /// Extra environment for every process in the pod.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    pub containers: Vec<ContainerConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerConfig {
+    pub name: String,
+    /// The main process, joined by attach (default `["sleep", "infinity"]`).
+    #[serde(default)]
+    pub command: Vec<String>,
+    /// The main process runs on a PTY.
+    #[serde(default)]
+    pub tty: bool,
+    /// The main process reads stdin (attach -i).
+    #[serde(default)]
+    pub stdin: bool,
+    /// `false`: the container is not running (CrashLoopBackOff); exec and attach fail as on a
+    /// cluster.
+    #[serde(default = "yes")]
+    pub running: bool,
+    #[serde(default)]
+    pub image: Option<String>,
+}
+
+fn default_namespace() -> String {
+    "default".into()
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// What answers exec/attach in a pod.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Behavior {
+    /// Real processes on this machine.
+    Process,
+    /// A scripted fault session.
+    Fault(Fault),
+    /// Output produced in-server (the bench pod).
+    Bench,
+}
+
+/// The fault pods (README.md, CONTRACTS.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    Drop,
+    CloseAbnormal,
+    Malformed,
+    BadStatus,
+    SplitUtf8,
+    Stall,
+    Large,
+}
+
+impl Fault {
+    pub const ALL: [Fault; 7] = [
+        Fault::Drop,
+        Fault::CloseAbnormal,
+        Fault::Malformed,
+        Fault::BadStatus,
+        Fault::SplitUtf8,
+        Fault::Stall,
+        Fault::Large,
+    ];
+
+    pub fn pod_name(self) -> &'static str {
+        match self {
+            Fault::Drop => "fault-drop",
+            Fault::CloseAbnormal => "fault-close-abnormal",
+            Fault::Malformed => "fault-malformed",
+            Fault::BadStatus => "fault-bad-status",
+            Fault::SplitUtf8 => "fault-split-utf8",
+            Fault::Stall => "fault-stall",
+            Fault::Large => "fault-large",
+        }
+    }
+}
+
+/// A pod as served.
+#[derive(Debug)]
+pub struct Pod {
+    pub config: PodConfig,
+    pub behavior: Behavior,
+    pub workdir: PathBuf,
+    pub uid: String,
+    pub created: String,
+}
+
+impl Pod {
+    pub fn container(&self, name: &str) -> Option<&ContainerConfig> {
+        self.config.containers.iter().find(|c| c.name == name)
+    }
+}
+
+/// Every pod, by (namespace, name).
+#[derive(Debug, Default)]
+pub struct Pods {
+    by_key: HashMap<(String, String), Arc<Pod>>,
+    order: Vec<(String, String)>,
+}
+
+impl Pods {
+    pub fn get(&self, namespace: &str, name: &str) -> Option<Arc<Pod>> {
+        self.by_key
+            .get(&(namespace.to_string(), name.to_string()))
+            .cloned()
+    }
+
+    pub fn has_namespace(&self, namespace: &str) -> bool {
+        self.order.iter().any(|(ns, _)| ns == namespace)
+    }
+
+    pub fn in_namespace<'a>(&'a self, namespace: &'a str) -> impl Iterator<Item = Arc<Pod>> + 'a {
+        self.order
+            .iter()
+            .filter(move |(ns, _)| ns == namespace)
+            .filter_map(|k| self.by_key.get(k).cloned())
+    }
+
+    pub fn namespaces(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.order.iter().map(|(ns, _)| ns.clone()).collect();
+        v.sort();
+        v.dedup();
+        if !v.iter().any(|n| n == "default") {
+            v.insert(0, "default".into());
+        }
+        v
+    }
+
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    fn insert(&mut self, pod: Pod) -> Result<(), String> {
+        let key = (pod.config.namespace.clone(), pod.config.name.clone());
+        if self.by_key.contains_key(&key) {
+            return Err(format!("pod {}/{} defined twice", key.0, key.1));
+        }
+        self.order.push(key.clone());
+        self.by_key.insert(key, Arc::new(pod));
+        Ok(())
+    }
+}
+
+/// The default pods: `demo`, `echo`, `two`, `stopped` in namespace `default`.
+pub fn builtin() -> Vec<PodConfig> {
+    let c = |name: &str, command: &[&str], tty: bool, stdin: bool, running: bool| ContainerConfig {
+        name: name.into(),
+        command: command.iter().map(|s| s.to_string()).collect(),
+        tty,
+        stdin,
+        running,
+        image: None,
+    };
+    let pod = |name: &str, containers: Vec<ContainerConfig>| PodConfig {
+        name: name.into(),
+        namespace: default_namespace(),
+        workdir: None,
+        env: BTreeMap::new(),
+        labels: BTreeMap::from([("app".to_string(), name.to_string())]),
+        containers,
+    };
+    vec![
+        pod("demo", vec![c("shell", &["/bin/sh"], true, true, true)]),
+        pod("echo", vec![c("echo", &["cat"], false, true, true)]),
+        pod(
+            "two",
+            vec![
+                c("a", &["cat"], false, true, true),
+                c("b", &["cat"], false, true, true),
+            ],
+        ),
+        pod(
+            "stopped",
+            vec![c("main", &["sh", "-c", "exit 1"], false, false, false)],
+        ),
+    ]
+}
+
+/// Reads a pods file.
+pub fn load(path: &Path) -> Result<Vec<PodConfig>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let file: PodsFile = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(file.pods)
+}
+
+fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+/// Builds the served set from configs plus the optional fault and bench pods.
+pub fn build(configs: Vec<PodConfig>, faults: bool, bench: bool) -> Result<Pods, String> {
+    let base = std::env::temp_dir().join(format!("kube-exec-devserver-{}", std::process::id()));
+    let created = now_rfc3339();
+    let mut pods = Pods::default();
+    let mut add = |config: PodConfig, behavior: Behavior| -> Result<(), String> {
+        for n in [&config.name, &config.namespace] {
+            if !is_dns_label(n) {
+                return Err(format!(
+                    "{n:?} is not a valid name (a DNS label: a-z, 0-9, '-')"
+                ));
+            }
+        }
+        if config.containers.is_empty() {
+            return Err(format!("pod {} has no containers", config.name));
+        }
+        for c in &config.containers {
+            if !is_dns_label(&c.name) {
+                return Err(format!("container name {:?} is not a DNS label", c.name));
+            }
+        }
+        let workdir = match &config.workdir {
+            Some(w) => w.clone(),
+            None => base.join(&config.namespace).join(&config.name),
+        };
+        if behavior == Behavior::Process {
+            std::fs::create_dir_all(&workdir)
+                .map_err(|e| format!("cannot create {}: {e}", workdir.display()))?;
+        }
+        let uid = pseudo_uid(&config.namespace, &config.name);
+        pods.insert(Pod {
+            config,
+            behavior,
+            workdir,
+            uid,
+            created: created.clone(),
+        })
+    };
+    for config in configs {
+        add(config, Behavior::Process)?;
+    }
+    let single = |name: &str, container: &str| PodConfig {
+        name: name.into(),
+        namespace: default_namespace(),
+        workdir: None,
+        env: BTreeMap::new(),
+        labels: BTreeMap::new(),
+        containers: vec![ContainerConfig {
+            name: container.into(),
+            command: vec![],
+            tty: false,
+            stdin: true,
+            running: true,
+            image: None,
+        }],
+    };
+    if faults {
+        for f in Fault::ALL {
+            add(single(f.pod_name(), "fault"), Behavior::Fault(f))?;
+        }
+    }
+    if bench {
+        add(single("bench", "bench"), Behavior::Bench)?;
+    }
+    Ok(pods)
+}
+
+fn pseudo_uid(ns: &str, name: &str) -> String {
+    // A stable, UUID-shaped id (FNV-1a of the key; not random, so restarts keep it).
+    let mut h: u128 = 0x6c62272e07bb014262b821756295c58d;
+    for b in ns.bytes().chain([b'/']).chain(name.bytes()) {
+        h ^= u128::from(b);
+        h = h.wrapping_mul(0x0000000001000000000000000000013B);
+    }
+    let x = format!("{h:032x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &x[0..8],
+        &x[8..12],
+        &x[12..16],
+        &x[16..20],
+        &x[20..32]
+    )
+}
+
+/// Current UTC time as RFC 3339 (seconds), without a date crate.
+pub fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let days = (secs / 86400) as i64;
+    let rem = secs % 86400;
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_and_faults() {
+        let pods = build(builtin(), true, true).unwrap();
+        assert!(pods.get("default", "demo").is_some());
+        assert_eq!(
+            pods.get("default", "fault-drop").unwrap().behavior,
+            Behavior::Fault(Fault::Drop)
+        );
+        assert_eq!(
+            pods.get("default", "bench").unwrap().behavior,
+            Behavior::Bench
+        );
+        assert!(pods.get("other", "demo").is_none());
+        let plain = build(builtin(), false, false).unwrap();
+        assert!(plain.get("default", "fault-drop").is_none());
+    }
+
+    #[test]
+    fn toml_file_format() {
+        let f: PodsFile = toml::from_str(
+            r#"
+            [[pods]]
+            name = "web"
+            namespace = "apps"
+            env = { GREETING = "hi" }
+            [[pods.containers]]
+            name = "main"
+            command = ["cat"]
+            stdin = true
+            "#,
+        )
+        .unwrap();
+        assert_eq!(f.pods[0].namespace, "apps");
+        assert!(f.pods[0].containers[0].running);
+        assert!(toml::from_str::<PodsFile>("[[pods]]\nname='x'\nbogus=1\ncontainers=[]").is_err());
+    }
+
+    #[test]
+    fn rfc3339_shape() {
+        let t = now_rfc3339();
+        assert_eq!(t.len(), 20);
+        assert!(t.ends_with('Z'));
+    }
+}

@@ -1,0 +1,457 @@
+//! Test harness: starts the real devserver binary on 127.0.0.1:0 and talks to it with a real
+//! WebSocket client (tungstenite), doing the HTTP handshake by hand so that every header, and
+//! every refusal before the upgrade, is visible.
+#![allow(dead_code)]
+
+use base64::Engine as _;
+use futures_util::{SinkExt, StreamExt};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::Role;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+pub const TOKEN: &str = "test-token-Zm9v";
+
+pub struct Server {
+    child: Child,
+    /// e.g. `127.0.0.1:43121`
+    pub addr: String,
+    /// e.g. `http://127.0.0.1:43121`
+    pub url: String,
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Server {
+    /// Starts the server with `--token TOKEN` plus `args`.
+    pub fn start(args: &[&str]) -> Server {
+        Server::start_raw(&[&["--token", TOKEN], args].concat())
+    }
+
+    /// Starts the server with exactly `args` (plus `--listen 127.0.0.1:0`).
+    pub fn start_raw(args: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kube-exec-devserver"))
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start devserver");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let first = lines.next().expect("a first line").expect("utf-8");
+        let url = first
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+            .to_string();
+        let addr = url.split("://").nth(1).unwrap().to_string();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Server {
+            child,
+            addr,
+            url,
+            log,
+        }
+    }
+
+    pub fn log_text(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn token_protocol(token: &str) -> String {
+    format!(
+        "base64url.bearer.authorization.k8s.io.{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(token)
+    )
+}
+
+/// A plain HTTP response.
+#[derive(Debug)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(&self.body)))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+fn find_head_end(buf: &[u8]) -> Option<usize> {
+    buf.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4)
+}
+
+fn parse_head(head: &[u8]) -> (u16, Vec<(String, String)>) {
+    let text = String::from_utf8_lossy(head);
+    let mut lines = text.split("\r\n");
+    let status_line = lines.next().unwrap_or("");
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let headers = lines
+        .filter(|l| !l.is_empty())
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    (status, headers)
+}
+
+/// Reads a response head, returning it and whatever followed it in the buffer.
+async fn read_head<S: AsyncRead + Unpin>(s: &mut S) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(end) = find_head_end(&buf) {
+            let (status, headers) = parse_head(&buf[..end]);
+            return (status, headers, buf[end..].to_vec());
+        }
+        let n = s.read(&mut chunk).await.expect("read response");
+        assert!(
+            n > 0,
+            "connection closed before a response head: {:?}",
+            String::from_utf8_lossy(&buf)
+        );
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+fn request_text(method: &str, host: &str, path: &str, headers: &[(&str, String)]) -> String {
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req
+}
+
+/// One HTTP request on a fresh connection.
+pub async fn http_on<S: AsyncRead + AsyncWrite + Unpin>(
+    mut s: S,
+    host: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, String)],
+) -> HttpResponse {
+    let mut hs: Vec<(&str, String)> = headers.to_vec();
+    hs.push(("Connection", "close".into()));
+    s.write_all(request_text(method, host, path, &hs).as_bytes())
+        .await
+        .unwrap();
+    let (status, headers, mut body) = read_head(&mut s).await;
+    let len = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse::<usize>().ok());
+    match len {
+        Some(len) => {
+            while body.len() < len {
+                let mut chunk = vec![0u8; len - body.len()];
+                let n = s.read(&mut chunk).await.unwrap();
+                if n == 0 {
+                    break;
+                }
+                body.extend_from_slice(&chunk[..n]);
+            }
+        }
+        None => {
+            let _ = s.read_to_end(&mut body).await;
+        }
+    }
+    HttpResponse {
+        status,
+        headers,
+        body,
+    }
+}
+
+pub async fn http(
+    server: &Server,
+    method: &str,
+    path: &str,
+    headers: &[(&str, String)],
+) -> HttpResponse {
+    let s = TcpStream::connect(&server.addr).await.unwrap();
+    http_on(s, &server.addr, method, path, headers).await
+}
+
+pub fn bearer(token: &str) -> (&'static str, String) {
+    ("Authorization", format!("Bearer {token}"))
+}
+
+pub enum Handshake<S> {
+    Upgraded {
+        ws: Box<WebSocketStream<S>>,
+        protocol: Option<String>,
+    },
+    Refused(HttpResponse),
+}
+
+impl<S> Handshake<S> {
+    pub fn refused(self) -> HttpResponse {
+        match self {
+            Handshake::Refused(r) => r,
+            Handshake::Upgraded { .. } => panic!("expected a refusal, got an upgrade"),
+        }
+    }
+
+    pub fn upgraded(self) -> (WebSocketStream<S>, Option<String>) {
+        match self {
+            Handshake::Upgraded { ws, protocol } => (*ws, protocol),
+            Handshake::Refused(r) => panic!("upgrade refused: {} {}", r.status, r.text()),
+        }
+    }
+}
+
+/// A WebSocket upgrade request with the given subprotocols and extra headers.
+pub async fn upgrade_on<S: AsyncRead + AsyncWrite + Unpin>(
+    mut s: S,
+    host: &str,
+    path: &str,
+    protocols: &[&str],
+    extra: &[(&str, String)],
+) -> Handshake<S> {
+    let mut hs: Vec<(&str, String)> = vec![
+        ("Upgrade", "websocket".into()),
+        ("Connection", "Upgrade".into()),
+        ("Sec-WebSocket-Version", "13".into()),
+        ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==".into()),
+    ];
+    if !protocols.is_empty() {
+        hs.push(("Sec-WebSocket-Protocol", protocols.join(", ")));
+    }
+    hs.extend_from_slice(extra);
+    s.write_all(request_text("GET", host, path, &hs).as_bytes())
+        .await
+        .unwrap();
+    let (status, headers, rest) = read_head(&mut s).await;
+    if status != 101 {
+        let mut r = HttpResponse {
+            status,
+            headers,
+            body: rest,
+        };
+        let len = r
+            .header("content-length")
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(0);
+        while r.body.len() < len {
+            let mut chunk = vec![0u8; len - r.body.len()];
+            let n = s.read(&mut chunk).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            r.body.extend_from_slice(&chunk[..n]);
+        }
+        return Handshake::Refused(r);
+    }
+    let accept = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("sec-websocket-accept"))
+        .map(|(_, v)| v.clone());
+    assert_eq!(accept.as_deref(), Some("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));
+    let protocol = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("sec-websocket-protocol"))
+        .map(|(_, v)| v.clone());
+    let ws = WebSocketStream::from_partially_read(s, rest, Role::Client, None).await;
+    Handshake::Upgraded {
+        ws: Box::new(ws),
+        protocol,
+    }
+}
+
+pub async fn upgrade(
+    server: &Server,
+    path: &str,
+    protocols: &[&str],
+    extra: &[(&str, String)],
+) -> Handshake<TcpStream> {
+    let s = TcpStream::connect(&server.addr).await.unwrap();
+    upgrade_on(s, &server.addr, path, protocols, extra).await
+}
+
+/// Opens an authenticated session (token in the Authorization header).
+pub async fn open(server: &Server, path: &str, protocol: &str) -> WebSocketStream<TcpStream> {
+    upgrade(server, path, &[protocol], &[bearer(TOKEN)])
+        .await
+        .upgraded()
+        .0
+}
+
+pub fn is_base64(protocol: &str) -> bool {
+    protocol.contains("base64")
+}
+
+/// Encodes a client frame for the protocol.
+pub fn frame(protocol: &str, channel: u8, payload: &[u8]) -> Message {
+    if is_base64(protocol) {
+        let mut s = String::from(char::from(b'0' + channel));
+        base64::engine::general_purpose::STANDARD.encode_string(payload, &mut s);
+        Message::Text(s.into())
+    } else {
+        let mut v = vec![channel];
+        v.extend_from_slice(payload);
+        Message::Binary(v.into())
+    }
+}
+
+/// Everything a session produced, decoded for its protocol.
+#[derive(Debug, Default)]
+pub struct Transcript {
+    pub frames: Vec<(u8, Vec<u8>)>,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub error: Vec<u8>,
+    /// The close code, or None if the connection ended without a close frame.
+    pub close: Option<u16>,
+    pub text_frames: usize,
+    pub binary_frames: usize,
+}
+
+impl Transcript {
+    pub fn stdout_str(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+    pub fn stderr_str(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+    pub fn error_str(&self) -> String {
+        String::from_utf8_lossy(&self.error).into_owned()
+    }
+    pub fn status(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.error)
+            .unwrap_or_else(|e| panic!("status not JSON ({e}): {:?}", self.error_str()))
+    }
+}
+
+pub fn decode(protocol: &str, msg: &Message) -> Option<(u8, Vec<u8>)> {
+    let data: &[u8] = match msg {
+        Message::Binary(b) => b,
+        Message::Text(t) => t.as_bytes(),
+        _ => return None,
+    };
+    let (&first, rest) = data.split_first()?;
+    if is_base64(protocol) {
+        let payload = base64::engine::general_purpose::STANDARD
+            .decode(rest)
+            .expect("server base64 must decode");
+        Some((first - b'0', payload))
+    } else {
+        Some((first, rest.to_vec()))
+    }
+}
+
+/// Reads until the session ends (close frame or connection end), with a timeout.
+pub async fn collect<S: AsyncRead + AsyncWrite + Unpin>(
+    ws: &mut WebSocketStream<S>,
+    protocol: &str,
+    timeout: Duration,
+) -> Transcript {
+    let mut t = Transcript::default();
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let next = tokio::time::timeout_at(deadline, ws.next())
+            .await
+            .unwrap_or_else(|_| panic!("session did not end in time; so far: {t:?}"));
+        match next {
+            Some(Ok(Message::Close(frame))) => {
+                t.close = Some(frame.map(|f| u16::from(f.code)).unwrap_or(1005));
+                // Let tungstenite send the close reply.
+                let _ = tokio::time::timeout(Duration::from_secs(2), ws.next()).await;
+                return t;
+            }
+            Some(Ok(m)) => {
+                match &m {
+                    Message::Text(_) => t.text_frames += 1,
+                    Message::Binary(_) => t.binary_frames += 1,
+                    _ => {}
+                }
+                if let Some((ch, payload)) = decode(protocol, &m) {
+                    match ch {
+                        1 => t.stdout.extend_from_slice(&payload),
+                        2 => t.stderr.extend_from_slice(&payload),
+                        3 => t.error.extend_from_slice(&payload),
+                        _ => {}
+                    }
+                    t.frames.push((ch, payload));
+                }
+            }
+            Some(Err(_)) | None => return t,
+        }
+    }
+}
+
+pub async fn send<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut WebSocketStream<S>, m: Message) {
+    ws.send(m).await.expect("send");
+}
+
+/// URL-encodes one query value.
+pub fn q(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(char::from(b))
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// `/api/v1/namespaces/default/pods/{pod}/exec?command=..&...` with the given flags.
+pub fn exec_path(pod: &str, argv: &[&str], flags: &str) -> String {
+    let mut p = format!("/api/v1/namespaces/default/pods/{pod}/exec?");
+    for a in argv {
+        p.push_str(&format!("command={}&", q(a)));
+    }
+    p.push_str(flags);
+    p
+}
+
+pub const ALL_PROTOCOLS: [&str; 5] = [
+    "v5.channel.k8s.io",
+    "v4.channel.k8s.io",
+    "v4.base64.channel.k8s.io",
+    "channel.k8s.io",
+    "base64.channel.k8s.io",
+];

@@ -1,0 +1,31 @@
+# Shared by the scripts: paths, tools on PATH, and starting a devserver for a test part.
+# Source it; it changes nothing outside the shell that sources it.
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export PATH="$ROOT/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+export CARGO_TERM_COLOR=never
+ARTIFACTS="$ROOT/artifacts"
+mkdir -p "$ARTIFACTS"
+
+log() { printf '[%s] %s\n' "${PART:-kew}" "$*"; }
+
+# start_devserver NAME [ARGS...]: builds and starts kube-exec-devserver on a free loopback port.
+# Sets DEVSERVER_URL (e.g. http://127.0.0.1:43121) and DEVSERVER_PID; the server is killed when
+# the calling shell exits. Its log goes to artifacts/NAME.devserver.log.
+start_devserver() {
+  local name=$1; shift
+  local logf="$ARTIFACTS/$name.devserver.log"
+  cargo build -q -p kube-exec-devserver --bin kube-exec-devserver
+  "$ROOT/target/debug/kube-exec-devserver" --listen 127.0.0.1:0 "$@" >"$logf" 2>&1 &
+  DEVSERVER_PID=$!
+  trap 'kill "$DEVSERVER_PID" 2>/dev/null || true' EXIT
+  local i
+  for i in $(seq 1 200); do
+    DEVSERVER_URL=$(grep -m1 -o 'listening on https\?://[0-9.:]*' "$logf" 2>/dev/null | sed 's/^listening on //') || true
+    [ -n "${DEVSERVER_URL:-}" ] && break
+    kill -0 "$DEVSERVER_PID" 2>/dev/null || { cat "$logf" >&2; return 1; }
+    sleep 0.05
+  done
+  [ -n "${DEVSERVER_URL:-}" ] || { log "devserver did not start"; cat "$logf" >&2; return 1; }
+  export DEVSERVER_URL DEVSERVER_PID
+  log "devserver at $DEVSERVER_URL (log: $logf)"
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Installs what this project needs and is missing, from the package registries only.
+# Idempotent: every step checks first and skips what is already there at the right version.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WASM_PACK_VERSION=0.15.1
+WASM_BINDGEN_VERSION=0.2.130   # must equal the `wasm-bindgen = "=…"` pin in Cargo.toml
+
+say() { printf '[setup] %s\n' "$*"; }
+export PATH="$HOME/.cargo/bin:$PATH"
+
+# The wasm-bindgen crate pin and the CLI must agree, or wasm-pack builds its own CLI (slowly).
+if ! grep -q "wasm-bindgen = \"=$WASM_BINDGEN_VERSION\"" Cargo.toml; then
+  say "Cargo.toml does not pin wasm-bindgen = \"=$WASM_BINDGEN_VERSION\"" >&2
+  exit 1
+fi
+
+# Debian packages: the browser and its driver for tests, tmux for the interactive kubectl test.
+need_apt=()
+command -v chromium >/dev/null || need_apt+=(chromium)
+command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
+command -v tmux >/dev/null || need_apt+=(tmux)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  say "apt-get install ${need_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+# Rust: the wasm32 target and the lint components.
+rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+
+# wasm-pack and wasm-bindgen-cli, at the versions that work together here.
+if [ "$(wasm-pack --version 2>/dev/null || true)" != "wasm-pack $WASM_PACK_VERSION" ]; then
+  say "cargo install wasm-pack $WASM_PACK_VERSION"
+  cargo install wasm-pack --version "$WASM_PACK_VERSION" --locked --quiet
+fi
+if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
+  say "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+  # No --locked: its lock file pins a dependency version the registry here does not serve.
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --quiet --force
+fi
+
+# npm: dev tools (binaryen's wasm-opt, typescript, playwright-core) and the console's packages.
+npm_ci() {
+  local dir=$1
+  if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    say "npm ci in $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+[ -f package-lock.json ] && npm_ci .
+[ -f www/package-lock.json ] && npm_ci www
+say "ready"

@@ -1,0 +1,348 @@
+//! Typed errors: a stable code, a short message, and an operator's troubleshooting hint.
+
+use core::fmt;
+
+use crate::status::{self, ExitStatus};
+
+/// What went wrong, as a stable name (see [`ErrorCode::as_str`]) that the JavaScript API
+/// exposes as `error.code`.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// The caller's options are invalid (names, command, streams, sizes, resize without a TTY).
+    InvalidOptions,
+    /// The connection could not be made (handshake failed; other HTTP statuses).
+    ConnectFailed,
+    /// The server refused the credentials (HTTP 401).
+    Unauthorized,
+    /// The user may not exec/attach here (HTTP 403, RBAC).
+    Forbidden,
+    /// The namespace or pod does not exist (HTTP 404).
+    NotFound,
+    /// The server chose none of the offered subprotocols.
+    ProtocolNotSupported,
+    /// The server sent bytes that break the protocol.
+    ProtocolError,
+    /// The connection ended without an exit status.
+    ConnectionLost,
+    /// The caller ended the session.
+    Aborted,
+    /// The negotiated protocol cannot close stdin alone (only v5 can).
+    HalfCloseUnsupported,
+    /// The call needs an open session or stream (not yet open, ended, or stdin closed).
+    NotOpen,
+    /// A bounded buffer would overflow (what waits for the socket to open, or the status).
+    BufferFull,
+    /// The server sent nothing within the configured time after the socket opened.
+    Timeout,
+}
+
+/// Who is at fault for an error: decides whether retrying or fixing the call helps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Fault {
+    /// The caller misused the API or gave bad options; fix the call.
+    Caller,
+    /// The server (or something speaking for it) refused or broke the protocol.
+    Server,
+    /// The network: the connection failed, was lost, or stalled.
+    Network,
+}
+
+impl ErrorCode {
+    /// Every code, in declaration order.
+    pub const ALL: [ErrorCode; 13] = [
+        ErrorCode::InvalidOptions,
+        ErrorCode::ConnectFailed,
+        ErrorCode::Unauthorized,
+        ErrorCode::Forbidden,
+        ErrorCode::NotFound,
+        ErrorCode::ProtocolNotSupported,
+        ErrorCode::ProtocolError,
+        ErrorCode::ConnectionLost,
+        ErrorCode::Aborted,
+        ErrorCode::HalfCloseUnsupported,
+        ErrorCode::NotOpen,
+        ErrorCode::BufferFull,
+        ErrorCode::Timeout,
+    ];
+
+    /// The stable name of the code, e.g. `"ConnectionLost"` (the JavaScript `error.code`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidOptions => "InvalidOptions",
+            ErrorCode::ConnectFailed => "ConnectFailed",
+            ErrorCode::Unauthorized => "Unauthorized",
+            ErrorCode::Forbidden => "Forbidden",
+            ErrorCode::NotFound => "NotFound",
+            ErrorCode::ProtocolNotSupported => "ProtocolNotSupported",
+            ErrorCode::ProtocolError => "ProtocolError",
+            ErrorCode::ConnectionLost => "ConnectionLost",
+            ErrorCode::Aborted => "Aborted",
+            ErrorCode::HalfCloseUnsupported => "HalfCloseUnsupported",
+            ErrorCode::NotOpen => "NotOpen",
+            ErrorCode::BufferFull => "BufferFull",
+            ErrorCode::Timeout => "Timeout",
+        }
+    }
+
+    /// The code with this stable name, if any.
+    pub fn from_name(name: &str) -> Option<ErrorCode> {
+        ErrorCode::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
+    /// Who is at fault.
+    pub const fn fault(self) -> Fault {
+        match self {
+            ErrorCode::InvalidOptions
+            | ErrorCode::Aborted
+            | ErrorCode::HalfCloseUnsupported
+            | ErrorCode::NotOpen
+            | ErrorCode::BufferFull => Fault::Caller,
+            ErrorCode::Unauthorized
+            | ErrorCode::Forbidden
+            | ErrorCode::NotFound
+            | ErrorCode::ProtocolNotSupported
+            | ErrorCode::ProtocolError => Fault::Server,
+            ErrorCode::ConnectFailed | ErrorCode::ConnectionLost | ErrorCode::Timeout => {
+                Fault::Network
+            }
+        }
+    }
+
+    /// A short troubleshooting hint for an operator: what to check next.
+    pub const fn hint(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidOptions => {
+                "check the options: namespace, pod and container must be lower-case Kubernetes \
+                 names, exec needs a command, at least one of stdin/stdout/stderr, resize needs tty"
+            }
+            ErrorCode::ConnectFailed => {
+                "the WebSocket handshake failed and a browser hides why (close 1006): run a \
+                 preflight with the same credentials; check the server URL, that every proxy in \
+                 the way passes WebSocket upgrades, and that the browser trusts the cluster's \
+                 certificate (an untrusted certificate fails silently); a multi-container pod \
+                 needs a container name"
+            }
+            ErrorCode::Unauthorized => {
+                "the server refused the credentials: check that the token is valid and not \
+                 expired (it is sent as the base64url.bearer.authorization.k8s.io subprotocol)"
+            }
+            ErrorCode::Forbidden => {
+                "RBAC: the user needs get and create on pods/exec (pods/attach for attach) in \
+                 the namespace; kubectl proxy rejects exec and attach unless --reject-paths is \
+                 relaxed"
+            }
+            ErrorCode::NotFound => {
+                "check the namespace and the pod name; the pod may have been deleted or replaced"
+            }
+            ErrorCode::ProtocolNotSupported => {
+                "the server chose none of the offered subprotocols: v5.channel.k8s.io needs \
+                 Kubernetes 1.30 or later, so offer v4.channel.k8s.io too"
+            }
+            ErrorCode::ProtocolError => {
+                "the server sent bytes that break the channel.k8s.io protocol: a proxy in the way \
+                 may rewrite WebSocket messages, or the endpoint is not a Kubernetes API server"
+            }
+            ErrorCode::ConnectionLost => {
+                "the connection ended without an exit status, so output may be truncated: the \
+                 API server must reach the kubelet, the container must be Running, and a load \
+                 balancer with a short idle timeout needs the keepalive"
+            }
+            ErrorCode::Aborted => "the session was ended by the caller",
+            ErrorCode::HalfCloseUnsupported => {
+                "only v5.channel.k8s.io (Kubernetes 1.30+) can close stdin alone; on older \
+                 protocols the only way to end stdin is closing the socket, which loses the rest \
+                 of the output and the exit status"
+            }
+            ErrorCode::NotOpen => {
+                "the session or stream is not open for this call: wait for the session to open, \
+                 and do not write after closing stdin or after the session ended"
+            }
+            ErrorCode::BufferFull => {
+                "too much is waiting: write less before the socket opens, or wait for it"
+            }
+            ErrorCode::Timeout => {
+                "the server sent nothing in time after the socket opened: the API server may not \
+                 reach the kubelet, or a proxy holds the upgrade"
+            }
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error of the core: a [`ErrorCode`], a short lower-case message, and where there was one,
+/// the `Status` the server sent and the HTTP status of a refused request.
+///
+/// Messages never contain a token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Error {
+    code: ErrorCode,
+    message: String,
+    status: Option<ExitStatus>,
+    http_status: Option<u16>,
+}
+
+impl Error {
+    /// An error with this code and message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Error {
+        Error {
+            code,
+            message: message.into(),
+            status: None,
+            http_status: None,
+        }
+    }
+
+    /// The same error, carrying the `Status` the server sent.
+    pub fn with_status(mut self, status: ExitStatus) -> Error {
+        self.status = Some(status);
+        self
+    }
+
+    /// The same error, carrying the HTTP status of the refused request.
+    pub fn with_http_status(mut self, http_status: u16) -> Error {
+        self.http_status = Some(http_status);
+        self
+    }
+
+    /// Classifies a refused HTTP request (e.g. a preflight `GET` of the pod, or a handshake
+    /// answered without an upgrade): 401 → `Unauthorized`, 403 → `Forbidden`,
+    /// 404 → `NotFound`, anything else → `ConnectFailed`. A `metav1.Status` JSON body gives
+    /// the message and is kept as [`Error::status`]; another body gives a short excerpt.
+    pub fn from_http_status(http_status: u16, body: &[u8]) -> Error {
+        let code = match http_status {
+            401 => ErrorCode::Unauthorized,
+            403 => ErrorCode::Forbidden,
+            404 => ErrorCode::NotFound,
+            _ => ErrorCode::ConnectFailed,
+        };
+        let parsed = status::parse_json(body).ok();
+        let detail = match &parsed {
+            Some(s) => s.message().unwrap_or_default().to_string(),
+            None => excerpt(body),
+        };
+        let message = if detail.is_empty() {
+            format!("http status {http_status}")
+        } else {
+            format!("http status {http_status}: {detail}")
+        };
+        let mut error = Error::new(code, message).with_http_status(http_status);
+        error.status = parsed;
+        error
+    }
+
+    /// The code.
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    /// The code's stable name (`"ConnectionLost"`).
+    pub fn as_str(&self) -> &'static str {
+        self.code.as_str()
+    }
+
+    /// The short message, without the code.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The troubleshooting hint of the code.
+    pub fn hint(&self) -> &'static str {
+        self.code.hint()
+    }
+
+    /// Who is at fault.
+    pub fn fault(&self) -> Fault {
+        self.code.fault()
+    }
+
+    /// The `Status` the server sent, where there was one.
+    pub fn status(&self) -> Option<&ExitStatus> {
+        self.status.as_ref()
+    }
+
+    /// The HTTP status of a refused request, where there was one.
+    pub fn http_status(&self) -> Option<u16> {
+        self.http_status
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// At most 200 characters of a body, as text, on one line.
+fn excerpt(body: &[u8]) -> String {
+    let text: String = String::from_utf8_lossy(body)
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    text.trim().chars().take(200).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn names_round_trip_and_hints_exist() {
+        for code in ErrorCode::ALL {
+            assert_eq!(ErrorCode::from_name(code.as_str()), Some(code));
+            assert_eq!(code.to_string(), code.as_str());
+            assert!(code.hint().len() > 20, "{code} has no real hint");
+        }
+        assert_eq!(ErrorCode::from_name("nope"), None);
+    }
+
+    macro_rules! http_cases {
+        ($($name:ident: $status:expr, $body:expr => $code:ident, $msg:expr;)*) => {$(
+            #[test]
+            fn $name() {
+                let e = Error::from_http_status($status, $body);
+                assert_eq!(e.code(), ErrorCode::$code);
+                assert_eq!(e.http_status(), Some($status));
+                assert_eq!(e.message(), $msg);
+            }
+        )*};
+    }
+
+    http_cases! {
+        http_401_status_json: 401,
+            br#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401}"#
+            => Unauthorized, "http status 401: Unauthorized";
+        http_403_plain_text: 403, b"Forbidden\n" => Forbidden, "http status 403: Forbidden";
+        http_403_empty: 403, b"" => Forbidden, "http status 403";
+        http_404: 404,
+            br#"{"metadata":{},"status":"Failure","message":"pods \"x\" not found","reason":"NotFound","code":404}"#
+            => NotFound, "http status 404: pods \"x\" not found";
+        http_400: 400, b"Upgrade request required" => ConnectFailed, "http status 400: Upgrade request required";
+        http_500: 500, b"\x00\x01oops\n" => ConnectFailed, "http status 500: oops";
+    }
+
+    #[test]
+    fn http_status_keeps_the_status() {
+        let e = Error::from_http_status(
+            403,
+            br#"{"metadata":{},"status":"Failure","message":"forbidden: cannot get pods/exec","reason":"Forbidden","code":403}"#,
+        );
+        let s = e.status().expect("status kept");
+        assert_eq!(s.reason(), Some("Forbidden"));
+        assert_eq!(s.http_code(), Some(403));
+        assert_eq!(e.fault(), Fault::Server);
+        assert_eq!(
+            e.to_string(),
+            "Forbidden: http status 403: forbidden: cannot get pods/exec"
+        );
+    }
+}

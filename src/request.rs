@@ -1,0 +1,647 @@
+//! The exec and attach requests: validated names and the WebSocket URL.
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+use crate::error::{Error, ErrorCode};
+
+/// Everything but RFC 3986 unreserved characters is percent-encoded in query values.
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// The pod subresource to connect to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// `.../exec`: run a new process (`command` required).
+    Exec,
+    /// `.../attach`: join the container's main process (no `command`).
+    Attach,
+}
+
+impl Kind {
+    /// The subresource name, `"exec"` or `"attach"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Kind::Exec => "exec",
+            Kind::Attach => "attach",
+        }
+    }
+}
+
+/// An exec or attach request. Build one with [`ExecRequest::exec`] or [`ExecRequest::attach`]
+/// (stdout and stderr on, stdin and tty off) and adjust the public fields.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExecRequest {
+    /// Exec or attach.
+    pub kind: Kind,
+    /// The namespace (an RFC 1123 label).
+    pub namespace: String,
+    /// The pod name (an RFC 1123 subdomain).
+    pub pod: String,
+    /// The container (an RFC 1123 label); required by the server for multi-container pods.
+    pub container: Option<String>,
+    /// The argv of the process (exec only; no shell is involved).
+    pub command: Vec<String>,
+    /// Send stdin.
+    pub stdin: bool,
+    /// Receive stdout.
+    pub stdout: bool,
+    /// Receive stderr (with a TTY the server merges it into stdout).
+    pub stderr: bool,
+    /// Allocate a TTY (exec) or match the container's TTY (attach).
+    pub tty: bool,
+}
+
+impl ExecRequest {
+    /// An exec of `command` in `namespace`/`pod`, with stdout and stderr.
+    pub fn exec<S: Into<String>>(
+        namespace: impl Into<String>,
+        pod: impl Into<String>,
+        command: impl IntoIterator<Item = S>,
+    ) -> ExecRequest {
+        ExecRequest {
+            kind: Kind::Exec,
+            namespace: namespace.into(),
+            pod: pod.into(),
+            container: None,
+            command: command.into_iter().map(Into::into).collect(),
+            stdin: false,
+            stdout: true,
+            stderr: true,
+            tty: false,
+        }
+    }
+
+    /// An attach to `namespace`/`pod`, with stdout and stderr.
+    pub fn attach(namespace: impl Into<String>, pod: impl Into<String>) -> ExecRequest {
+        ExecRequest {
+            kind: Kind::Attach,
+            command: Vec::new(),
+            ..ExecRequest::exec(namespace, pod, Vec::<String>::new())
+        }
+    }
+
+    /// Checks the request as the API server would, before any connection:
+    /// namespace and container are RFC 1123 labels, the pod an RFC 1123 subdomain, exec
+    /// has a command and attach none, and at least one stream is requested.
+    /// Every failure is [`ErrorCode::InvalidOptions`].
+    pub fn validate(&self) -> Result<(), Error> {
+        check_name("namespace", &self.namespace, is_dns1123_label, LABEL_RULE)?;
+        check_name("pod", &self.pod, is_dns1123_subdomain, SUBDOMAIN_RULE)?;
+        if let Some(container) = &self.container {
+            check_name("container", container, is_dns1123_label, LABEL_RULE)?;
+        }
+        match self.kind {
+            Kind::Exec if self.command.is_empty() => return Err(invalid("exec needs a command")),
+            Kind::Attach if !self.command.is_empty() => {
+                return Err(invalid("attach takes no command"))
+            }
+            _ => {}
+        }
+        if !(self.stdin || self.stdout || self.stderr) {
+            return Err(invalid(
+                "you must specify at least 1 of stdin, stdout, stderr",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The path and query, e.g.
+    /// `/api/v1/namespaces/default/pods/demo/exec?command=sh&command=-c&command=echo%20hi&stderr=true&stdout=true`.
+    /// Parameters in kubectl's (alphabetical) order, true flags as `true`, false ones omitted.
+    /// Validates first.
+    pub fn path_and_query(&self) -> Result<String, Error> {
+        self.validate()?;
+        let mut s = self.pod_path();
+        s.push('/');
+        s.push_str(self.kind.as_str());
+        let mut sep = '?';
+        let mut param = |s: &mut String, key: &str, value: &str| {
+            s.push(sep);
+            sep = '&';
+            s.push_str(key);
+            s.push('=');
+            s.extend(utf8_percent_encode(value, QUERY_VALUE));
+        };
+        for arg in &self.command {
+            param(&mut s, "command", arg);
+        }
+        if let Some(container) = &self.container {
+            param(&mut s, "container", container);
+        }
+        for (key, on) in [
+            ("stderr", self.stderr),
+            ("stdin", self.stdin),
+            ("stdout", self.stdout),
+            ("tty", self.tty),
+        ] {
+            if on {
+                param(&mut s, key, "true");
+            }
+        }
+        Ok(s)
+    }
+
+    /// The WebSocket URL. `server` is `http(s)://host[:port][/prefix]` (or `ws(s)://...`,
+    /// kept), a path `/prefix` on the page's origin, or `None` for the page's origin itself;
+    /// `page_origin` is the page's `location.origin` (`http(s)://host[:port]`).
+    /// `http` becomes `ws`, `https` becomes `wss`. Bad URLs (other schemes, user info,
+    /// query or fragment) are [`ErrorCode::InvalidOptions`].
+    pub fn websocket_url(&self, server: Option<&str>, page_origin: &str) -> Result<String, Error> {
+        let path = self.path_and_query()?;
+        let base = Base::resolve(server, page_origin)?;
+        Ok(format!(
+            "{}://{}{}{}",
+            base.ws_scheme(),
+            base.authority,
+            base.prefix,
+            path
+        ))
+    }
+
+    /// The `http(s)` URL of the pod (`.../namespaces/{ns}/pods/{pod}`), for a preflight `GET`
+    /// with the same credentials that explains a failed handshake. Same arguments as
+    /// [`ExecRequest::websocket_url`].
+    pub fn pod_url(&self, server: Option<&str>, page_origin: &str) -> Result<String, Error> {
+        self.validate()?;
+        let base = Base::resolve(server, page_origin)?;
+        Ok(format!(
+            "{}://{}{}{}",
+            base.http_scheme(),
+            base.authority,
+            base.prefix,
+            self.pod_path()
+        ))
+    }
+
+    fn pod_path(&self) -> String {
+        format!("/api/v1/namespaces/{}/pods/{}", self.namespace, self.pod)
+    }
+}
+
+fn invalid(message: impl Into<String>) -> Error {
+    Error::new(ErrorCode::InvalidOptions, message)
+}
+
+const LABEL_RULE: &str =
+    "an RFC 1123 label: at most 63 lower-case letters, digits or '-', starting and ending with a letter or digit";
+const SUBDOMAIN_RULE: &str = "an RFC 1123 subdomain: at most 253 characters, dot-separated lower-case labels of letters, digits or '-'";
+
+fn check_name(what: &str, name: &str, ok: fn(&str) -> bool, rule: &str) -> Result<(), Error> {
+    if ok(name) {
+        return Ok(());
+    }
+    let shown: String = name.chars().take(64).collect();
+    Err(invalid(format!("{what} \"{shown}\" is not {rule}")))
+}
+
+fn is_label_body(label: &str) -> bool {
+    let b = label.as_bytes();
+    let alnum = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+    match (b.first(), b.last()) {
+        (Some(first), Some(last)) => {
+            alnum(first) && alnum(last) && b.iter().all(|c| alnum(c) || *c == b'-')
+        }
+        _ => false,
+    }
+}
+
+/// An RFC 1123 label as Kubernetes checks it (`IsDNS1123Label`): 1–63 characters of
+/// `[a-z0-9-]`, starting and ending with `[a-z0-9]`. Namespaces and containers.
+pub fn is_dns1123_label(name: &str) -> bool {
+    name.len() <= 63 && is_label_body(name)
+}
+
+/// An RFC 1123 subdomain as Kubernetes checks it (`IsDNS1123Subdomain`): at most 253
+/// characters, one or more labels of `[a-z0-9-]` (starting and ending with `[a-z0-9]`)
+/// joined by dots. Pod names.
+pub fn is_dns1123_subdomain(name: &str) -> bool {
+    name.len() <= 253 && name.split('.').all(is_label_body)
+}
+
+/// A parsed base URL: scheme, authority and path prefix (without trailing `/`).
+struct Base<'a> {
+    secure: bool,
+    authority: &'a str,
+    prefix: &'a str,
+}
+
+impl<'a> Base<'a> {
+    fn resolve(server: Option<&'a str>, page_origin: &'a str) -> Result<Base<'a>, Error> {
+        match server {
+            Some(s) if s.starts_with('/') && !s.starts_with("//") => {
+                let origin = Base::parse(page_origin, "page origin")?;
+                check_path(s)?;
+                Ok(Base {
+                    prefix: s.trim_end_matches('/'),
+                    ..origin
+                })
+            }
+            Some(s) if !s.is_empty() => Base::parse(s, "server"),
+            _ => {
+                let origin = Base::parse(page_origin, "page origin")?;
+                Ok(Base {
+                    prefix: "",
+                    ..origin
+                })
+            }
+        }
+    }
+
+    fn parse(url: &'a str, what: &str) -> Result<Base<'a>, Error> {
+        let bad = |why: &str| invalid(format!("{what} URL \"{}\": {why}", redacted(url)));
+        let (scheme, rest) = url
+            .split_once("://")
+            .ok_or_else(|| bad("expected http://, https://, ws:// or wss://"))?;
+        let secure = match scheme.to_ascii_lowercase().as_str() {
+            "http" | "ws" => false,
+            "https" | "wss" => true,
+            _ => return Err(bad("expected http://, https://, ws:// or wss://")),
+        };
+        let (authority, prefix) = match rest.find('/') {
+            Some(i) => rest.split_at(i),
+            None => (rest, ""),
+        };
+        if authority.is_empty() {
+            return Err(bad("no host"));
+        }
+        if authority.contains('@') {
+            return Err(bad("credentials do not belong in a URL"));
+        }
+        if authority
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control() || b == b'?' || b == b'#')
+        {
+            return Err(bad("invalid host"));
+        }
+        check_path(prefix).map_err(|_| bad("no query or fragment allowed"))?;
+        Ok(Base {
+            secure,
+            authority,
+            prefix: prefix.trim_end_matches('/'),
+        })
+    }
+
+    fn ws_scheme(&self) -> &'static str {
+        if self.secure {
+            "wss"
+        } else {
+            "ws"
+        }
+    }
+
+    fn http_scheme(&self) -> &'static str {
+        if self.secure {
+            "https"
+        } else {
+            "http"
+        }
+    }
+}
+
+fn check_path(path: &str) -> Result<(), Error> {
+    if path
+        .bytes()
+        .any(|b| b == b'?' || b == b'#' || b.is_ascii_whitespace() || b.is_ascii_control())
+    {
+        return Err(invalid(format!(
+            "server path \"{}\": no query, fragment or spaces allowed",
+            shorten(path)
+        )));
+    }
+    Ok(())
+}
+
+fn shorten(s: &str) -> String {
+    s.chars().take(80).collect()
+}
+
+/// A URL for a message: shortened, and any user info (`user:password@`) replaced.
+fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return shorten(url).replace('@', "%40");
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let shown = match rest[..end].rfind('@') {
+        Some(at) => format!("{scheme}://<redacted>@{}", &rest[at + 1..]),
+        None => url.to_string(),
+    };
+    shorten(&shown)
+}
+
+/// The host part of a URL (`scheme://host[:port]/...`), without port and IPv6 brackets.
+fn url_host(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host_port = authority.rsplit('@').next()?;
+    if let Some(v6) = host_port.strip_prefix('[') {
+        return v6.split(']').next();
+    }
+    Some(host_port.split(':').next().unwrap_or(host_port))
+}
+
+/// The host is a loopback host: `localhost`, `*.localhost`, `127.0.0.0/8` or `::1`.
+pub fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let lower = host.to_ascii_lowercase();
+    let lower = lower.trim_end_matches('.');
+    if lower == "localhost" || lower.ends_with(".localhost") {
+        return true;
+    }
+    is_ipv4_loopback(lower) || is_ipv6_loopback(lower)
+}
+
+/// `127.a.b.c` with decimal octets 0–255 (no leading zeros), as `Ipv4Addr` parses it; kept
+/// small instead of pulling in the std address parser.
+fn is_ipv4_loopback(host: &str) -> bool {
+    let mut parts = host.split('.');
+    if parts.next() != Some("127") {
+        return false;
+    }
+    let octet = |p: &str| {
+        !p.is_empty()
+            && p.len() <= 3
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && !(p.len() > 1 && p.starts_with('0'))
+            && p.parse::<u16>().is_ok_and(|v| v <= 255)
+    };
+    let rest: Vec<&str> = parts.collect();
+    rest.len() == 3 && rest.iter().all(|p| octet(p))
+}
+
+/// `::1` in any of its spellings (`0:0:0:0:0:0:0:1`, `::0:1`, `0::1`...).
+fn is_ipv6_loopback(host: &str) -> bool {
+    if !host.contains(':') || !host.bytes().all(|b| b.is_ascii_hexdigit() || b == b':') {
+        return false;
+    }
+    let groups = |s: &str| -> Option<Vec<u16>> {
+        if s.is_empty() {
+            return Some(Vec::new());
+        }
+        s.split(':')
+            .map(|g| {
+                if g.is_empty() || g.len() > 4 {
+                    return None;
+                }
+                u16::from_str_radix(g, 16).ok()
+            })
+            .collect()
+    };
+    let all = match host.split_once("::") {
+        Some((head, tail)) => {
+            let (Some(h), Some(t)) = (groups(head), groups(tail)) else {
+                return false;
+            };
+            if h.len() + t.len() > 7 {
+                return false;
+            }
+            let mut v = h;
+            v.resize(8 - t.len(), 0);
+            v.extend(t);
+            v
+        }
+        None => match groups(host) {
+            Some(v) if v.len() == 8 => v,
+            _ => return false,
+        },
+    };
+    all[..7].iter().all(|g| *g == 0) && all[7] == 1
+}
+
+/// The URL's host is a loopback host (see [`is_loopback_host`]).
+pub fn is_loopback(url: &str) -> bool {
+    url_host(url).is_some_and(is_loopback_host)
+}
+
+/// The URL is `https://` or `wss://`.
+pub fn is_secure(url: &str) -> bool {
+    url.split_once("://")
+        .is_some_and(|(s, _)| s.eq_ignore_ascii_case("wss") || s.eq_ignore_ascii_case("https"))
+}
+
+/// Refuses to send a token over a plain `ws://`/`http://` URL to a host that is not loopback,
+/// unless the caller opted in (`allow_insecure`): [`ErrorCode::InvalidOptions`].
+pub fn check_token_transport(url: &str, allow_insecure: bool) -> Result<(), Error> {
+    if allow_insecure || is_secure(url) || is_loopback(url) {
+        return Ok(());
+    }
+    Err(invalid(
+        "refusing to send a token over plain ws:// to a host that is not loopback; use https, \
+         or opt in to insecure transport explicitly",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    const PAGE: &str = "http://localhost:8080";
+
+    macro_rules! urls {
+        ($($name:ident: $req:expr, $server:expr => $want:expr;)*) => {$(
+            #[test]
+            fn $name() {
+                let req: ExecRequest = $req;
+                assert_eq!(req.websocket_url($server, PAGE).as_deref(), Ok($want));
+            }
+        )*};
+    }
+
+    fn sh(cmd: &str) -> ExecRequest {
+        ExecRequest::exec("default", "demo", ["sh", "-c", cmd])
+    }
+
+    urls! {
+        https_to_wss: sh("echo hi"), Some("https://k8s.example:6443")
+            => "wss://k8s.example:6443/api/v1/namespaces/default/pods/demo/exec?command=sh&command=-c&command=echo%20hi&stderr=true&stdout=true";
+        http_to_ws: ExecRequest::exec("kube-system", "coredns-5d78c9869d-abcde", ["ls"]), Some("http://127.0.0.1:8001")
+            => "ws://127.0.0.1:8001/api/v1/namespaces/kube-system/pods/coredns-5d78c9869d-abcde/exec?command=ls&stderr=true&stdout=true";
+        same_origin: sh("x"), None
+            => "ws://localhost:8080/api/v1/namespaces/default/pods/demo/exec?command=sh&command=-c&command=x&stderr=true&stdout=true";
+        same_origin_empty: sh("x"), Some("")
+            => "ws://localhost:8080/api/v1/namespaces/default/pods/demo/exec?command=sh&command=-c&command=x&stderr=true&stdout=true";
+        same_origin_prefix: sh("x"), Some("/k8s/")
+            => "ws://localhost:8080/k8s/api/v1/namespaces/default/pods/demo/exec?command=sh&command=-c&command=x&stderr=true&stdout=true";
+        server_prefix: sh("x"), Some("https://rancher.example/k8s/clusters/c-1/")
+            => "wss://rancher.example/k8s/clusters/c-1/api/v1/namespaces/default/pods/demo/exec?command=sh&command=-c&command=x&stderr=true&stdout=true";
+        wss_kept: sh("x"), Some("wss://[::1]:6443")
+            => "wss://[::1]:6443/api/v1/namespaces/default/pods/demo/exec?command=sh&command=-c&command=x&stderr=true&stdout=true";
+        encoded_args: ExecRequest::exec("default", "demo", ["printf", "a&b=c?d#e/f+g%h é 🦀", ""]), Some("https://h")
+            => "wss://h/api/v1/namespaces/default/pods/demo/exec?command=printf&command=a%26b%3Dc%3Fd%23e%2Ff%2Bg%25h%20%C3%A9%20%F0%9F%A6%80&command=&stderr=true&stdout=true";
+        all_flags: ExecRequest { container: Some("shell".into()), stdin: true, tty: true, stderr: false, ..sh("x") }, Some("https://h")
+            => "wss://h/api/v1/namespaces/default/pods/demo/exec?command=sh&command=-c&command=x&container=shell&stdin=true&stdout=true&tty=true";
+        attach: ExecRequest { stdin: true, tty: true, stderr: false, container: Some("shell".into()), ..ExecRequest::attach("default", "demo") }, Some("https://h")
+            => "wss://h/api/v1/namespaces/default/pods/demo/attach?container=shell&stdin=true&stdout=true&tty=true";
+        stdin_only: ExecRequest { stdin: true, stdout: false, stderr: false, ..sh("x") }, Some("https://h")
+            => "wss://h/api/v1/namespaces/default/pods/demo/exec?command=sh&command=-c&command=x&stdin=true";
+    }
+
+    #[test]
+    fn pod_urls() {
+        let req = sh("x");
+        assert_eq!(
+            req.pod_url(Some("wss://h:6443/p"), PAGE).as_deref(),
+            Ok("https://h:6443/p/api/v1/namespaces/default/pods/demo")
+        );
+        assert_eq!(
+            req.pod_url(None, PAGE).as_deref(),
+            Ok("http://localhost:8080/api/v1/namespaces/default/pods/demo")
+        );
+    }
+
+    #[test]
+    fn bad_servers() {
+        for bad in [
+            "ftp://h",
+            "h:6443",
+            "https://",
+            "https://user:pw@h",
+            "https://h/?x=1",
+            "https://h/#x",
+            "https://h h",
+            "//h",
+        ] {
+            let e = sh("x").websocket_url(Some(bad), PAGE).unwrap_err();
+            assert_eq!(e.code(), ErrorCode::InvalidOptions, "{bad}");
+            assert!(!e.message().contains("pw"), "{e}");
+        }
+        let e = sh("x").websocket_url(None, "not an origin").unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidOptions);
+    }
+
+    macro_rules! names {
+        ($($name:ident: $f:ident($s:expr) == $want:expr;)*) => {
+            #[test]
+            fn name_table() {$(
+                assert_eq!($f(&$s), $want, "{}({:?})", stringify!($f), $s);
+            )*}
+        };
+    }
+
+    names! {
+        l1: is_dns1123_label("default") == true;
+        l2: is_dns1123_label("a") == true;
+        l3: is_dns1123_label("0") == true;
+        l4: is_dns1123_label("a-b-1") == true;
+        l5: is_dns1123_label("a".repeat(63)) == true;
+        l6: is_dns1123_label("a".repeat(64)) == false;
+        l7: is_dns1123_label("") == false;
+        l8: is_dns1123_label("-a") == false;
+        l9: is_dns1123_label("a-") == false;
+        l10: is_dns1123_label("A") == false;
+        l11: is_dns1123_label("a.b") == false;
+        l12: is_dns1123_label("a_b") == false;
+        l13: is_dns1123_label("é") == false;
+        s1: is_dns1123_subdomain("demo") == true;
+        s2: is_dns1123_subdomain("web-0.web.default") == true;
+        s3: is_dns1123_subdomain(format!("{}.{}", "a".repeat(100), "b".repeat(100))) == true;
+        s4: is_dns1123_subdomain("a".repeat(253)) == true;
+        s5: is_dns1123_subdomain("a".repeat(254)) == false;
+        s6: is_dns1123_subdomain("a..b") == false;
+        s7: is_dns1123_subdomain(".a") == false;
+        s8: is_dns1123_subdomain("a.") == false;
+        s9: is_dns1123_subdomain("a.-b") == false;
+        s10: is_dns1123_subdomain("Demo") == false;
+        s11: is_dns1123_subdomain("../x") == false;
+        s12: is_dns1123_subdomain("a/b") == false;
+        s13: is_dns1123_subdomain("") == false;
+    }
+
+    #[test]
+    fn validation() {
+        let cases: Vec<(ExecRequest, &str)> = vec![
+            (ExecRequest::exec("Default", "demo", ["ls"]), "namespace"),
+            (ExecRequest::exec("default", "demo/../x", ["ls"]), "pod"),
+            (ExecRequest::exec("default", "", ["ls"]), "pod"),
+            (
+                ExecRequest {
+                    container: Some("a.b".into()),
+                    ..sh("x")
+                },
+                "container",
+            ),
+            (
+                ExecRequest {
+                    container: Some(String::new()),
+                    ..sh("x")
+                },
+                "container",
+            ),
+            (
+                ExecRequest::exec("default", "demo", Vec::<String>::new()),
+                "command",
+            ),
+            (
+                ExecRequest {
+                    command: vec!["ls".into()],
+                    ..ExecRequest::attach("default", "demo")
+                },
+                "command",
+            ),
+            (
+                ExecRequest {
+                    stdout: false,
+                    stderr: false,
+                    ..sh("x")
+                },
+                "at least 1 of stdin",
+            ),
+        ];
+        for (req, needle) in cases {
+            let e = req.validate().unwrap_err();
+            assert_eq!(e.code(), ErrorCode::InvalidOptions);
+            assert!(e.message().contains(needle), "{e} lacks {needle}");
+            assert_eq!(req.websocket_url(Some("https://h"), PAGE).unwrap_err(), e);
+        }
+        assert_eq!(ExecRequest::attach("default", "demo").validate(), Ok(()));
+    }
+
+    #[test]
+    fn loopback_and_transport() {
+        for url in [
+            "ws://localhost:1/x",
+            "ws://LOCALHOST/x",
+            "ws://app.localhost:9",
+            "ws://127.0.0.1:8001/api",
+            "ws://127.1.2.3",
+            "ws://[::1]:6443/x",
+            "ws://[0:0:0:0:0:0:0:1]/",
+            "ws://[::0:1]/",
+            "ws://[0::1]/",
+            "ws://127.255.255.255/",
+            "http://u@127.0.0.1/",
+        ] {
+            assert!(is_loopback(url), "{url}");
+            assert_eq!(check_token_transport(url, false), Ok(()));
+        }
+        for url in [
+            "ws://10.0.0.1/x",
+            "ws://example.com/x",
+            "ws://localhost.example.com/",
+            "ws://[::2]/",
+            "ws://[1::1]/",
+            "ws://[::1::1]/",
+            "ws://[::]/",
+            "ws://[:::1]/",
+            "ws://128.0.0.1/",
+            "ws://127.0.0.256/",
+            "ws://127.0.0/",
+            "ws://127.0.0.01/",
+            "ws://127.0.0.1.5/",
+            "ws://127.0.0.1.nip.io/",
+        ] {
+            assert!(!is_loopback(url), "{url}");
+            assert_eq!(
+                check_token_transport(url, false).unwrap_err().code(),
+                ErrorCode::InvalidOptions
+            );
+            assert_eq!(check_token_transport(url, true), Ok(()));
+        }
+        assert_eq!(check_token_transport("wss://example.com/x", false), Ok(()));
+        assert!(is_secure("WSS://h") && is_secure("https://h") && !is_secure("ws://h"));
+    }
+}

@@ -1,0 +1,87 @@
+//! JavaScript imports: the stream helpers in `glue.js` and a few globals that exist in
+//! windows and workers alike (so no `window()` lookup is needed).
+
+use js_sys::{Array, Function, JsString, Object, Promise, Uint8Array};
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(module = "/src/web/glue.js")]
+extern "C" {
+    /// A `ReadableStream<Uint8Array>` fed with views (see glue.js).
+    #[derive(Clone)]
+    pub type Output;
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Output;
+    #[wasm_bindgen(method, getter)]
+    pub fn stream(this: &Output) -> Object;
+    #[wasm_bindgen(method, getter)]
+    pub fn buffered(this: &Output) -> f64;
+    #[wasm_bindgen(method)]
+    pub fn push(this: &Output, view: &Uint8Array);
+    #[wasm_bindgen(method, catch, js_name = pushBase64)]
+    pub fn push_base64(this: &Output, text: &JsString) -> Result<(), JsValue>;
+    #[wasm_bindgen(method)]
+    pub fn end(this: &Output);
+
+    /// A `WritableStream` over a sink object whose methods are Rust closures.
+    #[derive(Clone)]
+    pub type Input;
+    #[wasm_bindgen(constructor)]
+    pub fn new(sink: &Object) -> Input;
+    #[wasm_bindgen(method, getter)]
+    pub fn stream(this: &Input) -> Object;
+    #[wasm_bindgen(method)]
+    pub fn fail(this: &Input, error: &JsValue);
+
+    /// A live session's entry in glue.js's registry (for [`fail_all`]).
+    pub type Tracked;
+    pub fn track(
+        ws: &web_sys::WebSocket,
+        outputs: &Array,
+        inputs: &Array,
+        rejects: &Array,
+    ) -> Tracked;
+    pub fn untrack(entry: &Tracked);
+    /// Ends every live session with an `Internal` error (from the panic hook).
+    #[wasm_bindgen(js_name = failAll)]
+    pub fn fail_all(message: &str);
+}
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = setTimeout)]
+    pub fn set_timeout(callback: &Function, ms: f64) -> JsValue;
+    #[wasm_bindgen(js_name = clearTimeout)]
+    pub fn clear_timeout(id: &JsValue);
+    #[wasm_bindgen(js_name = fetch)]
+    pub fn fetch(url: &str, init: &Object) -> Promise;
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    pub fn now_ms() -> f64;
+}
+
+/// This page's origin (`location.origin`), or "" where there is none.
+pub fn page_origin() -> String {
+    js_sys::Reflect::get(&js_sys::global(), &"location".into())
+        .and_then(|l| js_sys::Reflect::get(&l, &"origin".into()))
+        .ok()
+        .and_then(|o| o.as_string())
+        .unwrap_or_default()
+}
+
+/// A promise resolved after `ms` milliseconds (for polling `bufferedAmount`).
+pub fn sleep(ms: f64) -> Promise {
+    Promise::new(&mut |resolve, _reject| {
+        set_timeout(&resolve, ms);
+    })
+}
+
+/// Installs the panic hook once: the panic goes to the console (console_error_panic_hook),
+/// then every live session ends, because the module cannot be entered safely afterwards.
+pub fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            console_error_panic_hook::hook(info);
+            fail_all(&info.to_string());
+        }));
+    });
+}

@@ -1,0 +1,152 @@
+//! The browser SDK: `exec()` and `attach()` for JavaScript, over the sans-IO core.
+//!
+//! Compiled only for `wasm32`. The glue moves messages between the browser's `WebSocket` and
+//! [`crate::session::Session`]: Rust reads the channel byte and the length of each message and
+//! asks the core where it goes; stdout and stderr payloads reach the JS streams as views of the
+//! received `ArrayBuffer` and are never copied into wasm memory. Only what the core must read
+//! (the status, a base64 frame on a channel other than stdout/stderr) is copied in.
+
+mod bindings;
+mod errors;
+mod options;
+mod preflight;
+mod session;
+
+use wasm_bindgen::prelude::*;
+
+// A small allocator: the glue allocates little (stdin frames, status bytes; output never enters
+// wasm memory), so dlmalloc's size (~7 KB) buys nothing. Single-threaded, like the module.
+#[global_allocator]
+static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
+    // SAFETY: wasm32-unknown-unknown without atomics has a single thread.
+    unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
+
+pub use session::ExecSession;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** A terminal size in character cells; both between 1 and 65535. */
+export interface TerminalSize {
+  cols: number;
+  rows: number;
+}
+
+/** Options of {@link exec}. */
+export interface ExecOptions {
+  /** The API server, e.g. "https://host:6443" or "http://127.0.0.1:8001"; omitted = this page's origin. */
+  server?: string;
+  namespace: string;
+  pod: string;
+  /** Needed when the pod has more than one container. */
+  container?: string;
+  /** The argv to run (no shell): one element per argument. */
+  command: string[];
+  /** Open the process's stdin (default false). */
+  stdin?: boolean;
+  /** Read stdout (default true). */
+  stdout?: boolean;
+  /** Read stderr (default true; with `tty` stderr is merged into stdout). */
+  stderr?: boolean;
+  /** Allocate a TTY (default false). */
+  tty?: boolean;
+  /** A bearer token, sent only as the `base64url.bearer.authorization.k8s.io.` subprotocol. */
+  token?: string;
+  /** Subprotocols to offer, in order; default ["v5.channel.k8s.io", "v4.channel.k8s.io"]. */
+  protocols?: string[];
+  /** Sent as soon as the socket opens (with `tty`). */
+  terminalSize?: TerminalSize;
+  /** Aborting it ends the session; `exec()` or `exit` then reject with code "Aborted". */
+  signal?: AbortSignal;
+  /**
+   * Allow sending `token` over plain ws:// to a host other than loopback (default false):
+   * anyone on the path can read it.
+   */
+  allowInsecureToken?: boolean;
+  /**
+   * After a failed handshake (the browser reports only close code 1006), GET the pod with the
+   * same credentials to tell Unauthorized / Forbidden / NotFound / ConnectFailed apart
+   * (default true).
+   */
+  preflight?: boolean;
+  /**
+   * Fail with code "Timeout" when nothing arrives within this many ms of the socket opening
+   * (default 30000; 0 = wait forever).
+   */
+  readyTimeout?: number;
+  /**
+   * Send an empty stdin frame after this many ms without outgoing data, for load balancers
+   * with short idle timeouts (default: off).
+   */
+  keepalive?: number;
+}
+
+/** Options of {@link attach}: those of {@link exec} without `command`. */
+export type AttachOptions = Omit<ExecOptions, "command">;
+
+/** How the process ended, as the server reported it. */
+export interface ExitStatus {
+  /** True for status Success (exit code 0). */
+  success: boolean;
+  /** The process's exit code (0-255) when the server reported one; null otherwise. */
+  exitCode: number | null;
+  /** The Status `reason`, e.g. "NonZeroExitCode" or "InternalError". */
+  reason?: string;
+  /** The Status `message`. */
+  message?: string;
+}
+
+/** The `code` of every error this package throws or rejects with. */
+export type ExecErrorCode =
+  | "InvalidOptions"
+  | "ConnectFailed"
+  | "Unauthorized"
+  | "Forbidden"
+  | "NotFound"
+  | "ProtocolNotSupported"
+  | "ProtocolError"
+  | "ConnectionLost"
+  | "Aborted"
+  | "HalfCloseUnsupported"
+  | "NotOpen"
+  | "BufferFull"
+  | "Timeout"
+  /** A bug in this package: it panicked (see the console); every session ended. */
+  | "Internal";
+
+/** The errors of this package: real `Error`s with a typed `code`. */
+export interface ExecError extends Error {
+  readonly name: "ExecError";
+  readonly code: ExecErrorCode;
+  /** What an operator can check (RBAC, proxies, certificates, the container's state). */
+  readonly hint: string;
+  /** The Status the server sent, where there was one. */
+  readonly status?: ExitStatus;
+  /** The HTTP status of the handshake or of the preflight, where known. */
+  readonly httpStatus?: number;
+}
+"#;
+
+#[wasm_bindgen]
+extern "C" {
+    /// The option bag of `exec()`, typed by the custom section above.
+    #[wasm_bindgen(typescript_type = "ExecOptions")]
+    pub type ExecOptions;
+
+    /// The option bag of `attach()`.
+    #[wasm_bindgen(typescript_type = "AttachOptions")]
+    pub type AttachOptions;
+}
+
+/// Runs `command` in a container (`kubectl exec`). Resolves once the WebSocket is open, with
+/// the session's streams; rejects with an {@link ExecError} if it cannot be opened.
+#[wasm_bindgen]
+pub async fn exec(options: ExecOptions) -> Result<ExecSession, JsValue> {
+    session::open(crate::request::Kind::Exec, options.into()).await
+}
+
+/// Attaches to a container's main process (`kubectl attach`). Resolves once the WebSocket is
+/// open; rejects with an {@link ExecError} if it cannot be opened.
+#[wasm_bindgen]
+pub async fn attach(options: AttachOptions) -> Result<ExecSession, JsValue> {
+    session::open(crate::request::Kind::Attach, options.into()).await
+}

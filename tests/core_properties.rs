@@ -1,0 +1,486 @@
+//! Property tests (native only: proptest does not build for wasm32-unknown-unknown):
+//! round trips of every frame encoding, the JSON status reader against serde_json, and
+//! sessions fed arbitrary events (never a panic; the rules hold).
+#![cfg(not(target_arch = "wasm32"))]
+
+mod core_support;
+
+use core_support::*;
+use kube_exec_wasm::{
+    decode_base64, decode_binary, encode_base64, encode_binary, encode_close, parse_json, Channel,
+    ErrorCode, Event, ExitStatus, Frame, MessageKind, Phase, Protocol, Session, SessionConfig,
+    TerminalSize,
+};
+use proptest::prelude::*;
+use proptest::test_runner::Config;
+
+fn config(cases: u32) -> Config {
+    Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    }
+}
+
+fn channel() -> impl Strategy<Value = Channel> {
+    prop::sample::select(Channel::ALL.to_vec())
+}
+
+fn protocol() -> impl Strategy<Value = Protocol> {
+    prop::sample::select(vec![
+        Protocol::V5,
+        Protocol::V4,
+        Protocol::V4Base64,
+        Protocol::V1,
+        Protocol::V1Base64,
+        Protocol::None,
+    ])
+}
+
+proptest! {
+    #![proptest_config(config(2000))]
+
+    /// decode(encode(f)) == f, binary: every channel, any payload (empty included).
+    #[test]
+    fn binary_round_trip(ch in channel(), payload in prop::collection::vec(any::<u8>(), 0..300)) {
+        let mut msg = Vec::new();
+        encode_binary(ch, &payload, &mut msg);
+        prop_assert_eq!(msg.len(), payload.len() + 1);
+        prop_assert_eq!(decode_binary(&msg), Ok(Some(Frame::Data { channel: ch, payload: &payload })));
+    }
+
+    /// decode(encode(f)) == f, base64 text frames.
+    #[test]
+    fn base64_round_trip(ch in channel(), payload in prop::collection::vec(any::<u8>(), 0..300)) {
+        let mut msg = String::new();
+        encode_base64(ch, &payload, &mut msg);
+        prop_assert_eq!(decode_base64(&msg), Ok(Some((ch, payload))));
+    }
+
+    /// The v5 CLOSE signal round-trips for every channel.
+    #[test]
+    fn close_round_trip(ch in channel()) {
+        let mut msg = Vec::new();
+        encode_close(ch, &mut msg);
+        prop_assert_eq!(decode_binary(&msg), Ok(Some(Frame::Close { channel: ch })));
+    }
+
+    /// Any bytes: a typed result, never a panic; what decodes re-encodes to the same bytes.
+    #[test]
+    fn binary_decode_total(msg in prop::collection::vec(any::<u8>(), 0..64)) {
+        match decode_binary(&msg) {
+            Ok(None) => prop_assert!(msg.is_empty()),
+            Ok(Some(Frame::Data { channel, payload })) => {
+                let mut again = Vec::new();
+                encode_binary(channel, payload, &mut again);
+                prop_assert_eq!(again, msg);
+            }
+            Ok(Some(Frame::Close { channel })) => prop_assert_eq!(msg, vec![255, channel as u8]),
+            Err(e) => prop_assert_eq!(e.code(), ErrorCode::ProtocolError),
+        }
+    }
+
+    /// Any text: a typed result; what decodes re-encodes to the same text (canonical base64).
+    #[test]
+    fn base64_decode_total(msg in "[0-9a-zA-Z+/=\\-_!é]{0,40}") {
+        match decode_base64(&msg) {
+            Ok(None) => prop_assert!(msg.is_empty()),
+            Ok(Some((ch, payload))) => {
+                let mut again = String::new();
+                encode_base64(ch, &payload, &mut again);
+                prop_assert_eq!(again, msg);
+            }
+            Err(e) => prop_assert_eq!(e.code(), ErrorCode::ProtocolError),
+        }
+    }
+
+    /// Resize JSON round-trips for every valid size.
+    #[test]
+    fn resize_round_trip(cols in 1u16.., rows in 1u16..) {
+        let size = TerminalSize::new(cols, rows).unwrap();
+        prop_assert_eq!(TerminalSize::parse_json(size.to_json().as_bytes()), Ok(size));
+        prop_assert_eq!(TerminalSize::from_f64(cols as f64, rows as f64), Ok(size));
+    }
+}
+
+/// What parse_json should say, computed with serde_json (the reference).
+fn reference(bytes: &[u8]) -> Result<ExitStatus, ()> {
+    use serde_json::Value;
+    let v: Value = serde_json::from_slice(bytes).map_err(|_| ())?;
+    let obj = v.as_object().ok_or(())?;
+    let text = |o: &serde_json::Map<String, Value>, k: &str| -> Result<String, ()> {
+        match o.get(k) {
+            None | Some(Value::Null) => Ok(String::new()),
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(_) => Err(()),
+        }
+    };
+    let status = text(obj, "status")?;
+    let reason = text(obj, "reason")?;
+    let message = text(obj, "message")?;
+    let causes: Vec<serde_json::Map<String, Value>> = match obj.get("details") {
+        None | Some(Value::Null) => vec![],
+        Some(Value::Object(d)) => match d.get("causes") {
+            None | Some(Value::Null) => vec![],
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|c| c.as_object().cloned().ok_or(()))
+                .collect::<Result<_, _>>()?,
+            Some(_) => return Err(()),
+        },
+        Some(_) => return Err(()),
+    };
+    match status.as_str() {
+        "Success" => Ok(ExitStatus::Success),
+        "Failure" if reason == "NonZeroExitCode" => {
+            for c in &causes {
+                if text(c, "reason")? == "ExitCode" {
+                    let m = text(c, "message")?;
+                    if m.is_empty() || !m.bytes().all(|b| b.is_ascii_digit()) {
+                        return Err(());
+                    }
+                    let code = m.trim_start_matches('0');
+                    let code: u64 = if code.is_empty() {
+                        0
+                    } else {
+                        code.parse().map_err(|_| ())?
+                    };
+                    let code = u8::try_from(code).map_err(|_| ())?;
+                    return Ok(ExitStatus::NonZeroExit { code, message });
+                }
+            }
+            Err(())
+        }
+        "Failure" => {
+            let code = match obj.get("code") {
+                None | Some(Value::Null) => None,
+                Some(Value::Number(n)) => {
+                    let n = n.as_i64().filter(|n| i32::try_from(*n).is_ok()).ok_or(())?;
+                    u16::try_from(n).ok()
+                }
+                Some(_) => return Err(()),
+            };
+            Ok(ExitStatus::Failure {
+                reason,
+                message,
+                code,
+            })
+        }
+        _ => Err(()),
+    }
+}
+
+fn json_string() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("Success".to_string()),
+        Just("Failure".to_string()),
+        Just("NonZeroExitCode".to_string()),
+        Just("ExitCode".to_string()),
+        Just("InternalError".to_string()),
+        "[0-9]{1,4}",
+        "\\PC{0,12}",
+    ]
+}
+
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::Value;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        (0i64..70000).prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        (-1e6f64..1e6).prop_map(Value::from),
+        json_string().prop_map(Value::String),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::vec(
+                (
+                    prop::sample::select(vec![
+                        "status", "reason", "message", "details", "causes", "code", "metadata", "x"
+                    ]),
+                    inner
+                ),
+                0..5
+            )
+            .prop_map(|kv| Value::Object(
+                kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+            )),
+        ]
+    })
+}
+
+/// Status-shaped JSON: the fields a Status has, values of any type.
+fn status_json() -> impl Strategy<Value = String> {
+    use serde_json::{json, Value};
+    (
+        prop_oneof![Just(json!("Success")), Just(json!("Failure")), json_value()],
+        prop_oneof![
+            Just(json!("NonZeroExitCode")),
+            Just(json!("InternalError")),
+            json_value()
+        ],
+        json_value(),
+        prop::collection::vec(
+            (
+                prop_oneof![Just(json!("ExitCode")), json_value()],
+                prop_oneof![(0u32..300).prop_map(|n| json!(n.to_string())), json_value()],
+            ),
+            0..3,
+        ),
+        prop_oneof![Just(Value::Null), json_value()],
+    )
+        .prop_map(|(status, reason, message, causes, code)| {
+            let causes: Vec<Value> = causes
+                .into_iter()
+                .map(|(r, m)| json!({"reason": r, "message": m}))
+                .collect();
+            json!({"metadata": {}, "status": status, "reason": reason, "message": message,
+                   "details": {"causes": causes}, "code": code})
+            .to_string()
+        })
+}
+
+proptest! {
+    #![proptest_config(config(3000))]
+
+    /// The JSON status reader agrees with serde_json on Status-shaped documents.
+    #[test]
+    fn status_parser_matches_serde_json(doc in status_json()) {
+        let mine = parse_json(doc.as_bytes()).map_err(|e| {
+            assert_eq!(e.code(), ErrorCode::ProtocolError);
+        });
+        prop_assert_eq!(mine, reference(doc.as_bytes()), "{}", doc);
+    }
+
+    /// ...and on those documents cut short or with one byte changed.
+    #[test]
+    fn status_parser_matches_serde_json_mutated(doc in status_json(), at in any::<prop::sample::Index>(), byte in prop::sample::select(b"{}[]\",:0-9.eE\\ u".to_vec()), cut in any::<bool>()) {
+        let mut bytes = doc.into_bytes();
+        let i = at.index(bytes.len());
+        if cut { bytes.truncate(i) } else { bytes[i] = byte }
+        // serde_json range-checks every number (-1e309 fails); Go's decoder, and the core,
+        // check only the syntax of numbers they do not read.
+        let range = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .is_err_and(|e| e.to_string().contains("number out of range"));
+        prop_assume!(!range);
+        // serde_json reads "-0" as the float -0.0; Go and the core read the integer 0.
+        prop_assume!(!bytes.windows(2).any(|w| w == b"-0"));
+        let mine = parse_json(&bytes).map_err(|_| ());
+        prop_assert_eq!(mine, reference(&bytes), "{}", String::from_utf8_lossy(&bytes));
+    }
+
+    /// Arbitrary bytes: the parser returns, typed.
+    #[test]
+    fn status_parser_total(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+        if let Err(e) = parse_json(&bytes) {
+            prop_assert_eq!(e.code(), ErrorCode::ProtocolError);
+        }
+    }
+}
+
+/// One event for a session.
+#[derive(Clone, Debug)]
+enum Op {
+    Open(usize),
+    Binary(Vec<u8>),
+    Text(String),
+    Route(bool, u8, usize),
+    Close(u16),
+    Error,
+    Timeout(f64),
+    Stdin(Vec<u8>),
+    CloseStdin,
+    Resize(u16, u16),
+    Abort,
+}
+
+const ANSWERS: [&str; 8] = [
+    "v5.channel.k8s.io",
+    "v4.channel.k8s.io",
+    "v4.base64.channel.k8s.io",
+    "channel.k8s.io",
+    "base64.channel.k8s.io",
+    "",
+    "bogus",
+    "v3.channel.k8s.io",
+];
+
+fn op() -> impl Strategy<Value = Op> {
+    let frame = (0u8..6, prop::collection::vec(any::<u8>(), 0..20)).prop_map(|(ch, mut p)| {
+        let ch = if ch == 5 { 255 } else { ch };
+        p.insert(0, ch);
+        p
+    });
+    prop_oneof![
+        1 => (0..ANSWERS.len()).prop_map(Op::Open),
+        3 => frame.prop_map(Op::Binary),
+        1 => prop::collection::vec(any::<u8>(), 0..8).prop_map(Op::Binary),
+        2 => (channel(), prop::collection::vec(any::<u8>(), 0..20)).prop_map(|(c, p)| {
+            let mut s = String::new();
+            encode_base64(c, &p, &mut s);
+            Op::Text(s)
+        }),
+        1 => "[0-9a-zA-Z+/=]{0,12}".prop_map(Op::Text),
+        1 => (any::<bool>(), any::<u8>(), 0usize..40_000_000).prop_map(|(b, f, l)| Op::Route(b, f, l)),
+        1 => prop::sample::select(vec![1000u16, 1001, 1005, 1006, 1011, 4000]).prop_map(Op::Close),
+        1 => Just(Op::Error),
+        1 => (0.0f64..100_000.0).prop_map(Op::Timeout),
+        2 => prop::collection::vec(any::<u8>(), 0..30).prop_map(Op::Stdin),
+        1 => Just(Op::CloseStdin),
+        1 => (any::<u16>(), any::<u16>()).prop_map(|(c, r)| Op::Resize(c, r)),
+        1 => Just(Op::Abort),
+    ]
+}
+
+fn run(session: &mut Session, op: &Op) -> Vec<Event> {
+    match op {
+        Op::Open(i) => session.handle_open(ANSWERS[*i], 0.0),
+        Op::Binary(b) => session.handle_binary(b),
+        Op::Text(t) => session.handle_text(t),
+        Op::Route(b, f, l) => {
+            let kind = if *b {
+                MessageKind::Binary
+            } else {
+                MessageKind::Text
+            };
+            let _ = session.route(kind, *f, *l);
+        }
+        Op::Close(c) => session.handle_close(*c, "bye"),
+        Op::Error => session.handle_error(),
+        Op::Timeout(t) => session.handle_timeout(*t),
+        Op::Stdin(d) => {
+            let _ = session.send_stdin(d);
+        }
+        Op::CloseStdin => {
+            let _ = session.close_stdin();
+        }
+        Op::Resize(c, r) => {
+            if let Ok(s) = TerminalSize::new(*c, *r) {
+                let _ = session.resize(s);
+            }
+        }
+        Op::Abort => session.abort(),
+    }
+    while session.poll_transmit().is_some() {}
+    std::iter::from_fn(|| session.poll_event()).collect()
+}
+
+proptest! {
+    #![proptest_config(config(3000))]
+
+    /// Arbitrary events: no panic, one end at most, nothing after it, errors latch, and a
+    /// v4/v5 session never exits without data on the error channel.
+    #[test]
+    fn session_survives_arbitrary_events(
+        ops in prop::collection::vec(op(), 0..40),
+        stdin in any::<bool>(),
+        tty in any::<bool>(),
+        keepalive in prop::option::of(1.0f64..1000.0),
+        ready in prop::option::of(1.0f64..1000.0),
+    ) {
+        let mut s = Session::new(SessionConfig {
+            stdin,
+            tty,
+            keepalive_ms: keepalive,
+            ready_timeout_ms: ready,
+            offer: Protocol::NAMED.to_vec(),
+            ..SessionConfig::default()
+        });
+        let mut ended: Option<Event> = None;
+        let mut status_seen = false;
+        for op in &ops {
+            if let Op::Binary(b) = op {
+                status_seen |= b.len() > 1 && b[0] == 3 && s.phase() != Phase::Opening;
+            }
+            if let Op::Text(t) = op {
+                status_seen |= t.len() > 1 && t.starts_with('3');
+            }
+            let events = run(&mut s, op);
+            for e in events {
+                prop_assert!(ended.is_none(), "event after the end: {e:?}");
+                match &e {
+                    Event::Exited(_) => {
+                        let p = s.protocol().unwrap();
+                        prop_assert!(
+                            status_seen || !p.status_is_json(),
+                            "{p:?} exited without a status"
+                        );
+                        ended = Some(e);
+                    }
+                    Event::Failed(_) => ended = Some(e),
+                    _ => {}
+                }
+            }
+            if let Some(Event::Failed(err)) = &ended {
+                prop_assert_eq!(s.error(), Some(err));
+                prop_assert_eq!(s.send_stdin(b"x"), Err(err.clone()));
+                prop_assert_eq!(s.poll_timeout(), None);
+            }
+            prop_assert_eq!(s.is_finished(), ended.is_some());
+        }
+    }
+
+    /// The routed path (stdout/stderr never enter the session) and the native path give the
+    /// same bytes and the same end, for any frames.
+    #[test]
+    fn routed_and_native_agree(
+        p in protocol(),
+        frames in prop::collection::vec((channel(), prop::collection::vec(any::<u8>(), 0..20)), 0..30),
+        junk in prop::option::of(prop::collection::vec(any::<u8>(), 0..6)),
+        code in prop::sample::select(vec![1000u16, 1006]),
+    ) {
+        let offer: Vec<Protocol> = Some(p).filter(|p| *p != Protocol::None).into_iter().collect();
+        let mut pairs: Vec<Pair> = GLUES.iter().map(|g| Pair::new(core_support::config(&offer, true, true), *g)).collect();
+        for pair in &mut pairs {
+            pair.open(p.name());
+            for (ch, payload) in &frames {
+                pair.recv(*ch, payload);
+            }
+            if let Some(j) = &junk {
+                pair.recv_binary(j);
+            }
+            pair.close(code);
+        }
+        prop_assert_eq!(&pairs[0].stdout, &pairs[1].stdout);
+        prop_assert_eq!(&pairs[0].stderr, &pairs[1].stderr);
+        prop_assert_eq!(pairs[0].end(), pairs[1].end());
+        prop_assert!(pairs[0].end().is_some());
+        let wanted: Vec<u8> = frames.iter().filter(|(c, _)| *c == Channel::Stdout).flat_map(|(_, d)| d.clone()).collect();
+        // Without junk (which may itself be a stdout frame) and without a protocol error,
+        // stdout is exactly the stdout frames.
+        if junk.is_none() && pairs[0].session.error().is_none_or(|e| e.code() != ErrorCode::ProtocolError) {
+            prop_assert_eq!(&pairs[0].stdout, &wanted);
+        }
+    }
+
+    /// Any text cut into any frames arrives byte-exact on every protocol.
+    #[test]
+    fn output_split_anywhere_is_byte_exact(
+        p in protocol(),
+        text in "\\PC{0,40}",
+        cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..6),
+    ) {
+        let bytes = text.as_bytes();
+        let mut points: Vec<usize> = cuts.iter().map(|i| i.index(bytes.len() + 1)).collect();
+        points.push(0);
+        points.push(bytes.len());
+        points.sort_unstable();
+        let offer: Vec<Protocol> = Some(p).filter(|p| *p != Protocol::None).into_iter().collect();
+        for glue in GLUES {
+            let mut pair = Pair::new(core_support::config(&offer, false, false), glue);
+            pair.open(p.name());
+            for w in points.windows(2) {
+                pair.recv(Channel::Stdout, &bytes[w[0]..w[1]]);
+            }
+            if p.status_is_json() {
+                pair.recv(Channel::Error, SUCCESS);
+            }
+            pair.close(1000);
+            prop_assert_eq!(&pair.stdout, bytes);
+            prop_assert_eq!(pair.exit_status(), ExitStatus::Success);
+        }
+    }
+}

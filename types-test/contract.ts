@@ -1,0 +1,155 @@
+// The TypeScript contract of the package, checked with `tsc --noEmit -p types-test` against the
+// .d.ts that wasm-pack emitted into pkg/. Every `@ts-expect-error` line must be an error:
+// tsc fails if one compiles.
+import init, {
+  attach,
+  exec,
+  type AttachOptions,
+  type ExecError,
+  type ExecErrorCode,
+  type ExecOptions,
+  type ExecSession,
+  type ExitStatus,
+} from "../pkg/kube_exec_wasm";
+
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+function assertType<T extends true>(_: T): void {}
+
+// Exact types of the API.
+assertType<Equal<ReturnType<typeof exec>, Promise<ExecSession>>>(true);
+assertType<Equal<ReturnType<typeof attach>, Promise<ExecSession>>>(true);
+assertType<Equal<Parameters<typeof exec>[0], ExecOptions>>(true);
+assertType<Equal<ExecSession["protocol"], string>>(true);
+assertType<Equal<ExecSession["stdout"], ReadableStream<Uint8Array>>>(true);
+assertType<Equal<ExecSession["stderr"], ReadableStream<Uint8Array>>>(true);
+assertType<Equal<ExecSession["stdin"], WritableStream<Uint8Array | string>>>(true);
+assertType<Equal<ExecSession["resizes"], WritableStream<{ cols: number; rows: number }>>>(true);
+assertType<Equal<ExecSession["exit"], Promise<ExitStatus>>>(true);
+assertType<Equal<ReturnType<ExecSession["closeStdin"]>, Promise<void>>>(true);
+assertType<Equal<ReturnType<ExecSession["close"]>, void>>(true);
+assertType<Equal<Parameters<ExecSession["resize"]>, [cols: number, rows: number]>>(true);
+assertType<Equal<ExitStatus["exitCode"], number | null>>(true);
+assertType<Equal<ExitStatus["success"], boolean>>(true);
+assertType<
+  Equal<
+    ExecErrorCode,
+    | "InvalidOptions"
+    | "ConnectFailed"
+    | "Unauthorized"
+    | "Forbidden"
+    | "NotFound"
+    | "ProtocolNotSupported"
+    | "ProtocolError"
+    | "ConnectionLost"
+    | "Aborted"
+    | "HalfCloseUnsupported"
+    | "NotOpen"
+    | "BufferFull"
+    | "Timeout"
+    | "Internal"
+  >
+>(true);
+assertType<Equal<ExecError["code"], ExecErrorCode>>(true);
+assertType<Equal<ExecError["status"], ExitStatus | undefined>>(true);
+assertType<Equal<ExecError["httpStatus"], number | undefined>>(true);
+
+function isExecError(e: unknown): e is ExecError {
+  return e instanceof Error && typeof (e as { code?: unknown }).code === "string";
+}
+
+// Typical use: a terminal.
+export async function typical(term: { write(data: Uint8Array): void }): Promise<number | null> {
+  await init();
+  const controller = new AbortController();
+  const options: ExecOptions = {
+    server: "https://cluster.example:6443",
+    namespace: "default",
+    pod: "web-0",
+    container: "app",
+    command: ["sh", "-c", "echo hi"],
+    stdin: true,
+    tty: true,
+    token: "secret",
+    protocols: ["v5.channel.k8s.io", "v4.channel.k8s.io"],
+    terminalSize: { cols: 80, rows: 24 },
+    signal: controller.signal,
+  };
+  try {
+    const session = await exec(options);
+    const reader = session.stdout.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      term.write(value);
+    }
+    const writer = session.stdin.getWriter();
+    await writer.write("ls\n");
+    await writer.write(new Uint8Array([4]));
+    session.resize(100, 40);
+    await session.resizes.getWriter().write({ cols: 120, rows: 50 });
+    await session.closeStdin();
+    const status = await session.exit;
+    session.close();
+    const text = new TextDecoder().decode(new Uint8Array(0), { stream: true });
+    void text;
+    return status.success ? 0 : status.exitCode;
+  } catch (e) {
+    if (isExecError(e)) {
+      const code: ExecErrorCode = e.code;
+      const hint: string = e.hint;
+      void hint;
+      switch (code) {
+        case "Unauthorized":
+        case "Forbidden":
+          return e.httpStatus ?? null;
+        // @ts-expect-error: not a code of the union
+        case "Unauthorised":
+          return null;
+        default:
+          return null;
+      }
+    }
+    throw e;
+  }
+}
+
+export async function attaching(): Promise<void> {
+  const a: AttachOptions = { namespace: "default", pod: "echo", container: "echo", stdin: true };
+  const s = await attach(a);
+  s.close();
+}
+
+// Wrong uses the types must refuse.
+export async function wrong(): Promise<void> {
+  // @ts-expect-error: command is required for exec
+  await exec({ namespace: "default", pod: "p" });
+  // @ts-expect-error: command is an argv array, not a string
+  await exec({ namespace: "default", pod: "p", command: "ls -l" });
+  // @ts-expect-error: tty is a boolean
+  await exec({ namespace: "default", pod: "p", command: ["ls"], tty: "yes" });
+  // @ts-expect-error: terminalSize needs cols and rows
+  await exec({ namespace: "default", pod: "p", command: ["ls"], terminalSize: { cols: 80 } });
+  // @ts-expect-error: unknown option
+  await exec({ namespace: "default", pod: "p", command: ["ls"], colour: true });
+  // @ts-expect-error: attach has no command
+  await attach({ namespace: "default", pod: "p", command: ["ls"] });
+  // @ts-expect-error: signal must be an AbortSignal
+  await exec({ namespace: "default", pod: "p", command: ["ls"], signal: new AbortController() });
+  const s = await exec({ namespace: "default", pod: "p", command: ["ls"] });
+  // @ts-expect-error: protocol is read-only
+  s.protocol = "v4.channel.k8s.io";
+  // @ts-expect-error: stdout chunks are bytes, not strings
+  const chunk: string | undefined = (await s.stdout.getReader().read()).value;
+  void chunk;
+  // @ts-expect-error: stdin takes bytes or strings, not numbers
+  await s.stdin.getWriter().write(42);
+  // @ts-expect-error: resize takes two numbers
+  s.resize({ cols: 1, rows: 2 });
+  const st = await s.exit;
+  // @ts-expect-error: exitCode may be null
+  const n: number = st.exitCode;
+  void n;
+  // @ts-expect-error: not an error code
+  const c: ExecErrorCode = "Timedout";
+  void c;
+}

@@ -1,0 +1,574 @@
+// The console: a connect form, one tab per session, each tab an xterm.js terminal wired to a
+// kube-exec-wasm session through xterm-adapter.ts.
+
+import '@xterm/xterm/css/xterm.css';
+import './style.css';
+import { Terminal } from '@xterm/xterm';
+import { FitAddon } from '@xterm/addon-fit';
+import init, { attach, exec } from 'kube-exec-wasm';
+import type { ExecSession } from 'kube-exec-wasm';
+import { attachTerminal, type AdapterHandle, type AdapterStats } from './xterm-adapter';
+import { CommandSyntaxError, joinCommand, splitCommand } from './command';
+import { describeError, describeExit, type Explained, type Target } from './messages';
+import { deepLink, parseDeepLink, urlWithoutToken, DEFAULTS, type Settings } from './settings';
+
+const $ = <T extends HTMLElement>(sel: string) => document.querySelector(sel) as T;
+const form = $<HTMLFormElement>('#connect');
+const field = <T extends HTMLInputElement | HTMLSelectElement = HTMLInputElement>(name: string) =>
+  form.elements.namedItem(name) as T;
+const tabsEl = $<HTMLElement>('#tabs');
+const panesEl = $<HTMLElement>('#panes');
+const emptyEl = $<HTMLElement>('#empty');
+const noticeEl = $<HTMLElement>('#notice');
+
+const wasmReady = init();
+
+// ---- notices ---------------------------------------------------------------------------------
+function notice(text: string, kind: 'info' | 'error' = 'info') {
+  noticeEl.textContent = text;
+  noticeEl.className = kind === 'error' ? 'error' : '';
+  noticeEl.hidden = text === '';
+}
+
+// ---- the form --------------------------------------------------------------------------------
+function readForm(): Settings {
+  return {
+    namespace: field('namespace').value.trim() || DEFAULTS.namespace,
+    pod: field('pod').value.trim(),
+    container: field('container').value.trim(),
+    command: field('command').value.trim() || DEFAULTS.command,
+    tty: field('tty').checked,
+    mode: field<HTMLSelectElement>('mode').value === 'attach' ? 'attach' : 'exec',
+  };
+}
+
+function fillForm(s: Settings) {
+  field('namespace').value = s.namespace;
+  field('pod').value = s.pod;
+  field('container').value = s.container;
+  field('command').value = s.command;
+  field('tty').checked = s.tty;
+  field<HTMLSelectElement>('mode').value = s.mode;
+  syncMode();
+}
+
+function syncMode() {
+  const attachMode = field<HTMLSelectElement>('mode').value === 'attach';
+  field('command').disabled = attachMode;
+  field('command').title = attachMode ? 'attach joins the container’s main process: no command' : '';
+}
+
+const clusterRow = $<HTMLElement>('#cluster');
+const clusterBtn = $<HTMLButtonElement>('#toggle-cluster');
+function showCluster(show: boolean) {
+  clusterRow.hidden = !show;
+  clusterBtn.setAttribute('aria-expanded', String(show));
+  for (const t of tabs) t.fitSoon();
+}
+clusterBtn.addEventListener('click', () => showCluster(clusterRow.hidden));
+field<HTMLSelectElement>('mode').addEventListener('change', syncMode);
+
+/**
+ * The bearer token: typed in, or on the local devserver's origin fetched from it. `local` is
+ * false when neither applies and the page's own origin gets no token (e.g. behind kubectl proxy,
+ * which adds its own credentials).
+ */
+async function resolveToken(server: string, typed: string): Promise<{ token?: string; local: boolean }> {
+  if (typed) return { token: typed, local: false };
+  if (server) return { local: false }; // another origin: only a typed token is ever sent there
+  try {
+    const res = await fetch('.devserver/token', { cache: 'no-store', credentials: 'same-origin' });
+    const type = res.headers.get('content-type') ?? '';
+    if (!res.ok || !type.startsWith('text/plain')) return { local: false };
+    const token = (await res.text()).trim();
+    return { token: token || undefined, local: token !== '' };
+  } catch {
+    return { local: false };
+  }
+}
+
+interface PodInfo {
+  containers: string[];
+  /** The container kubectl would pick when none is given (annotation, else the first). */
+  defaultContainer: string;
+  /** Why a container is not running ("CrashLoopBackOff", "Completed"…); absent = running/unknown. */
+  notRunning: Record<string, string>;
+}
+
+/**
+ * GET the pod with the same credentials as the session. Needs `get` on the pod; null when that
+ * fails (RBAC, CORS, timeout): the console then just lets the API server decide.
+ */
+async function fetchPod(server: string, namespace: string, pod: string, token: string | undefined): Promise<PodInfo | null> {
+  const url = `${server}/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}`;
+  try {
+    const res = await fetch(url, {
+      headers: { Accept: 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+      credentials: 'omit',
+      cache: 'no-store',
+      signal: AbortSignal.timeout(3000),
+    });
+    if (!res.ok) return null;
+    const body = (await res.json()) as {
+      metadata?: { annotations?: Record<string, string> };
+      spec?: { containers?: { name?: string }[] };
+      status?: {
+        containerStatuses?: {
+          name?: string;
+          state?: { running?: unknown; waiting?: { reason?: string }; terminated?: { reason?: string } };
+        }[];
+      };
+    };
+    const containers = (body.spec?.containers ?? []).map((c) => c.name).filter((n): n is string => !!n);
+    if (containers.length === 0) return null;
+    const wanted = body.metadata?.annotations?.['kubectl.kubernetes.io/default-container'];
+    const notRunning: Record<string, string> = {};
+    for (const cs of body.status?.containerStatuses ?? []) {
+      if (!cs.name || !cs.state || cs.state.running) continue;
+      const why = cs.state.waiting?.reason ?? cs.state.terminated?.reason;
+      notRunning[cs.name] = why ?? (cs.state.terminated ? 'Terminated' : 'Waiting');
+    }
+    return { containers, defaultContainer: wanted && containers.includes(wanted) ? wanted : containers[0], notRunning };
+  } catch {
+    return null;
+  }
+}
+
+/** After a refused handshake: what the pod itself says about the container, if anything. */
+function diagnose(pod: PodInfo, podName: string, container: string): Explained | null {
+  if (container && !pod.containers.includes(container)) {
+    return {
+      title: `Pod "${podName}" has no container "${container}".`,
+      detail: `Its containers: ${pod.containers.join(', ')}.`,
+      hint: 'Choose one of them in Container (or leave it empty for the default one).',
+    };
+  }
+  const c = container || pod.defaultContainer;
+  if (pod.notRunning[c]) {
+    return {
+      title: `Container "${c}" of pod "${podName}" is not running (${pod.notRunning[c]}).`,
+      hint: 'A terminal needs a running container: see `kubectl describe pod` and the container\'s logs.',
+    };
+  }
+  return null;
+}
+
+// ---- tabs --------------------------------------------------------------------------------------
+type State = 'connecting' | 'open' | 'exited' | 'failed' | 'closed';
+
+let nextId = 1;
+const tabs: Tab[] = [];
+let active: Tab | null = null;
+
+class Tab {
+  readonly id = nextId++;
+  readonly tabEl = document.createElement('div');
+  readonly paneEl = document.createElement('div');
+  readonly termEl = document.createElement('div');
+  readonly statusEl = document.createElement('div');
+  readonly term: Terminal;
+  readonly fit = new FitAddon();
+  state: State = 'connecting';
+  exitCode: number | null = null;
+  errorCode: string | null = null;
+  protocol = '';
+  /** Output/input counters of the current or last session. */
+  stats: Readonly<AdapterStats> = { bytesOut: 0, bytesIn: 0, pauses: 0 };
+  private session: ExecSession | null = null;
+  private adapter: AdapterHandle | null = null;
+  private abort: AbortController | null = null;
+  private generation = 0;
+  private resizeObserver: ResizeObserver;
+  private titleEl = document.createElement('span');
+  /** The container in use: the chosen one, or the pod's default (see defaultContainer). */
+  private container: string;
+  private defaulted = '';
+  private sameOriginNoToken = false;
+  private token: string | undefined; // only for the pod lookups of this tab; never shown or logged
+  private fitQueued = false;
+
+  constructor(
+    readonly settings: Settings,
+    readonly argv: string[],
+    readonly server: string,
+    /** The token typed in when the tab was opened (kept for Reconnect, sent only to `server`). */
+    private readonly typedToken: string,
+  ) {
+    this.container = settings.container;
+    const name = this.name();
+    const what = settings.mode === 'attach' ? 'attach' : joinCommand(argv);
+    this.tabEl.className = 'tab';
+    this.tabEl.setAttribute('role', 'tab');
+    this.tabEl.tabIndex = 0;
+    this.tabEl.dataset.id = String(this.id);
+    this.tabEl.title = `${settings.namespace}/${name}: ${what}${server ? ` on ${server}` : ''}`;
+    const dot = document.createElement('span');
+    dot.className = 'dot';
+    const title = this.titleEl;
+    title.className = 'title';
+    title.textContent = `${name}: ${what}`;
+    const close = document.createElement('button');
+    close.className = 'close';
+    close.type = 'button';
+    close.title = 'Close this tab and end its session';
+    close.setAttribute('aria-label', `Close ${name}`);
+    close.textContent = '×';
+    close.addEventListener('click', (e) => {
+      e.stopPropagation();
+      closeTab(this);
+    });
+    this.tabEl.append(dot, title, close);
+    this.tabEl.addEventListener('click', () => activate(this));
+    this.tabEl.addEventListener('auxclick', (e) => {
+      if (e.button === 1) closeTab(this);
+    });
+    this.tabEl.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' || e.key === ' ') activate(this);
+    });
+
+    this.paneEl.className = 'pane';
+    this.paneEl.setAttribute('role', 'tabpanel');
+    this.paneEl.dataset.id = String(this.id);
+    this.termEl.className = 'term';
+    this.statusEl.className = 'status';
+    this.paneEl.append(this.termEl, this.statusEl);
+
+    this.term = new Terminal({
+      cursorBlink: true,
+      fontFamily: "ui-monospace, 'DejaVu Sans Mono', Menlo, Consolas, monospace",
+      fontSize: 14,
+      scrollback: 5000,
+      theme: { background: '#000000' },
+    });
+    this.term.loadAddon(this.fit);
+    this.resizeObserver = new ResizeObserver(() => this.fitSoon());
+  }
+
+  private name(): string {
+    return `${this.settings.pod}${this.container ? '/' + this.container : ''}`;
+  }
+
+  /** Called once the pane is in the document and visible. */
+  mount() {
+    this.term.open(this.termEl);
+    this.fitNow();
+    this.resizeObserver.observe(this.termEl);
+  }
+
+  fitNow() {
+    if (this.paneEl.hidden || !this.termEl.isConnected) return;
+    try {
+      this.fit.fit(); // term.resize → onResize → the adapter sends session.resize
+    } catch {
+      /* not measurable yet */
+    }
+  }
+
+  fitSoon() {
+    if (this.fitQueued) return;
+    this.fitQueued = true;
+    requestAnimationFrame(() => {
+      this.fitQueued = false;
+      this.fitNow();
+    });
+  }
+
+  private setState(state: State, message: Explained, tone: string) {
+    this.state = state;
+    this.tabEl.dataset.state = state;
+    this.statusEl.dataset.state = tone;
+    this.statusEl.replaceChildren();
+    const text = document.createElement('div');
+    text.className = 'text';
+    const title = document.createElement('div');
+    title.className = 'title';
+    title.textContent = message.title;
+    if (message.code) {
+      const code = document.createElement('span');
+      code.className = 'code';
+      code.textContent = message.code;
+      title.append(code);
+    }
+    text.append(title);
+    for (const k of ['detail', 'hint'] as const) {
+      if (!message[k]) continue;
+      const el = document.createElement('div');
+      el.className = k;
+      el.textContent = message[k]!;
+      text.append(el);
+    }
+    const actions = document.createElement('div');
+    actions.className = 'actions';
+    if (state === 'exited' || state === 'failed') {
+      const again = document.createElement('button');
+      again.type = 'button';
+      again.className = 'reconnect';
+      again.textContent = 'Reconnect';
+      again.addEventListener('click', () => void this.connect());
+      actions.append(again);
+    }
+    const link = document.createElement('button');
+    link.type = 'button';
+    link.textContent = 'Copy link';
+    link.title = 'A link that opens this terminal (without any token)';
+    link.addEventListener('click', () => {
+      const url = deepLink(location.href, this.settings);
+      navigator.clipboard.writeText(url).then(
+        () => notice(`Link copied: ${url}`),
+        () => notice(`Link: ${url}`),
+      );
+    });
+    actions.append(link);
+    this.statusEl.append(text, actions);
+  }
+
+  private target(): Target {
+    return { ...this.settings, container: this.container, server: this.server };
+  }
+
+  async connect(): Promise<void> {
+    const gen = ++this.generation;
+    this.endSession();
+    this.exitCode = null;
+    this.errorCode = null;
+    this.protocol = '';
+    const where = this.server || 'this origin';
+    this.term.write('\x1b[?25h');
+    this.setState('connecting', { title: `Connecting to ${this.settings.namespace}/${this.settings.pod} on ${where}…` }, 'connecting');
+    const abort = new AbortController();
+    this.abort = abort;
+    try {
+      await wasmReady;
+      const { token, local } = await resolveToken(this.server, this.typedToken);
+      this.sameOriginNoToken = !this.server && !token && !local;
+      if (gen !== this.generation) return;
+      this.token = token;
+      if (!this.settings.container) {
+        // Like kubectl: with several containers and none chosen, the pod's default one.
+        const pod = await fetchPod(this.server, this.settings.namespace, this.settings.pod, token);
+        if (gen !== this.generation) return;
+        const several = pod && pod.containers.length > 1;
+        this.container = several ? pod.defaultContainer : '';
+        this.defaulted = several ? `Defaulted container "${pod.defaultContainer}" out of: ${pod.containers.join(', ')} (choose one in Container).` : '';
+        const what = this.settings.mode === 'attach' ? 'attach' : joinCommand(this.argv);
+        this.titleEl.textContent = `${this.name()}: ${what}`;
+      }
+      this.fitNow();
+      const s = this.settings;
+      const options = {
+        server: this.server || undefined,
+        namespace: s.namespace,
+        pod: s.pod,
+        container: this.container || undefined,
+        stdin: true,
+        stdout: true,
+        stderr: !s.tty, // with a TTY the process's stderr arrives on stdout
+        tty: s.tty,
+        token,
+        terminalSize: s.tty ? { cols: this.term.cols, rows: this.term.rows } : undefined,
+        signal: abort.signal,
+      };
+      const session = s.mode === 'attach' ? await attach(options) : await exec({ ...options, command: this.argv });
+      if (gen !== this.generation) {
+        session.close();
+        return;
+      }
+      this.session = session;
+      this.protocol = session.protocol;
+      this.adapter = attachTerminal(this.term, session, {
+        lineMode: !s.tty,
+        onInputError: () => {
+          /* the session ended while typing: `exit` says why */
+        },
+      });
+      this.stats = this.adapter.stats;
+      this.setState('open', { title: `Connected · ${session.protocol}`, detail: this.defaulted || undefined }, 'open');
+      this.term.focus();
+      const status = await session.exit;
+      await this.drained();
+      if (gen !== this.generation) return;
+      this.exitCode = status.exitCode;
+      const msg = describeExit(status);
+      this.setState('exited', msg, status.success ? 'exited-ok' : 'exited-bad');
+      this.term.write(`\r\n\x1b[2m[${msg.title}]\x1b[0m\r\n\x1b[?25l`);
+    } catch (err) {
+      if (gen !== this.generation) return;
+      await this.drained();
+      let msg = describeError(err, this.target());
+      if (msg.code === 'ConnectFailed' || msg.code === 'NotFound') {
+        // The SDK knows the pod is readable; the pod says more about the container.
+        const pod = await fetchPod(this.server, this.settings.namespace, this.settings.pod, this.token);
+        if (gen !== this.generation) return;
+        const better = pod && diagnose(pod, this.settings.pod, this.container);
+        if (better) msg = { ...better, code: msg.code, detail: [better.detail, msg.detail].filter(Boolean).join(' ') || undefined };
+      }
+      this.errorCode = msg.code ?? 'Error';
+      if (msg.code === 'ConnectFailed' && this.server.startsWith('https:')) {
+        msg.hint = `${msg.hint ? msg.hint + ' ' : ''}If ${this.server} uses a certificate this browser does not trust, open ${this.server} once in a new tab and accept it, then reconnect.`;
+      }
+      if (msg.code === 'ConnectFailed' && this.sameOriginNoToken) {
+        msg.hint = `If this console is served by kubectl proxy: it refuses exec and attach unless started with --reject-paths='^$' (read the security warning in the console's README first). ${msg.hint ?? ''}`.trim();
+      }
+      this.setState('failed', msg, 'failed');
+      this.term.write(`\r\n\x1b[31m[${msg.title}]\x1b[0m\r\n\x1b[?25l`);
+    } finally {
+      if (gen === this.generation) {
+        this.adapter?.dispose();
+        this.adapter = null;
+      }
+    }
+  }
+
+  /** Output that arrived before the end is shown before the end message (bounded wait). */
+  private async drained() {
+    if (!this.adapter) return;
+    await Promise.race([this.adapter.drained, new Promise((r) => setTimeout(r, 2000))]);
+  }
+
+  private endSession() {
+    this.abort?.abort();
+    this.abort = null;
+    this.adapter?.dispose();
+    this.adapter = null;
+    if (this.session) {
+      try {
+        this.session.close();
+      } catch {
+        /* already ended */
+      }
+      this.session = null;
+    }
+  }
+
+  dispose() {
+    this.generation++;
+    this.endSession();
+    this.state = 'closed';
+    this.resizeObserver.disconnect();
+    this.term.dispose();
+    this.tabEl.remove();
+    this.paneEl.remove();
+  }
+
+  /** The terminal's text, for tests and for copying: every line of the buffer, right-trimmed. */
+  text(): string {
+    const buf = this.term.buffer.active;
+    const lines: string[] = [];
+    for (let i = 0; i < buf.length; i++) lines.push(buf.getLine(i)?.translateToString(true) ?? '');
+    while (lines.length && lines[lines.length - 1] === '') lines.pop();
+    return lines.join('\n');
+  }
+}
+
+function activate(tab: Tab) {
+  active = tab;
+  for (const t of tabs) {
+    const on = t === tab;
+    t.tabEl.setAttribute('aria-selected', String(on));
+    t.paneEl.hidden = !on;
+  }
+  tab.fitNow();
+  tab.term.focus();
+}
+
+function closeTab(tab: Tab) {
+  const i = tabs.indexOf(tab);
+  if (i < 0) return;
+  tabs.splice(i, 1);
+  tab.dispose();
+  if (active === tab) {
+    active = null;
+    const next = tabs[i] ?? tabs[i - 1];
+    if (next) activate(next);
+  } else {
+    active?.term.focus(); // the × button had the focus and is gone
+  }
+  emptyEl.hidden = tabs.length > 0;
+}
+
+function openTab(settings: Settings): Tab | null {
+  if (!settings.pod) {
+    notice('Enter the name of a pod.', 'error');
+    field('pod').focus();
+    return null;
+  }
+  let argv: string[] = [];
+  if (settings.mode === 'exec') {
+    try {
+      argv = splitCommand(settings.command);
+    } catch (e) {
+      if (!(e instanceof CommandSyntaxError)) throw e;
+      notice(`Command: ${e.message}.`, 'error');
+      field('command').focus();
+      return null;
+    }
+    if (argv.length === 0) argv = splitCommand(DEFAULTS.command);
+  }
+  const server = field('server').value.trim().replace(/\/+$/, '');
+  if (server && !/^https?:\/\//i.test(server)) {
+    notice('The API server URL must start with https:// or http://.', 'error');
+    showCluster(true);
+    field('server').focus();
+    return null;
+  }
+  notice('');
+  const tab = new Tab(settings, argv, server, field('token').value.trim());
+  tabs.push(tab);
+  tabsEl.append(tab.tabEl);
+  panesEl.append(tab.paneEl);
+  emptyEl.hidden = true;
+  activate(tab);
+  tab.mount();
+  void tab.connect();
+  return tab;
+}
+
+form.addEventListener('submit', (e) => {
+  e.preventDefault();
+  openTab(readForm());
+});
+
+window.addEventListener('resize', () => active?.fitSoon());
+
+// ---- start: deep link ------------------------------------------------------------------------
+const link = parseDeepLink(location.search);
+const clean = urlWithoutToken(location.href);
+if (clean) history.replaceState(history.state, '', clean);
+fillForm(link.settings);
+const warnings = [...link.warnings];
+if (link.tokenStripped) warnings.unshift('The link carried a token: it was removed from the address bar and ignored (tokens are never taken from URLs).');
+if (link.connect) openTab(link.settings);
+else field('pod').focus();
+if (warnings.length) notice(warnings.join(' '));
+
+// ---- a small hook for tests and for people poking around in DevTools -------------------------
+declare global {
+  interface Window {
+    kubeConsole: {
+      tabs(): { id: number; state: State; active: boolean; rows: number; cols: number; exitCode: number | null; errorCode: string | null; protocol: string }[];
+      text(id?: number): string;
+      stats(id?: number): AdapterStats | null;
+      active(): number | null;
+    };
+  }
+}
+const find = (id?: number) => (id === undefined ? active : tabs.find((t) => t.id === id) ?? null);
+window.kubeConsole = {
+  tabs: () =>
+    tabs.map((t) => ({
+      id: t.id,
+      state: t.state,
+      active: t === active,
+      rows: t.term.rows,
+      cols: t.term.cols,
+      exitCode: t.exitCode,
+      errorCode: t.errorCode,
+      protocol: t.protocol,
+    })),
+  text: (id) => find(id)?.text() ?? '',
+  stats: (id) => {
+    const t = find(id);
+    return t ? { ...t.stats } : null;
+  },
+  active: () => active?.id ?? null,
+};
