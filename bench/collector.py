@@ -101,7 +101,7 @@ def main():
             path = self.path.split("?", 1)[0]
             if path == "/config":
                 c = config()
-                page = {k: c.get(k) for k in ("server", "token", "quick", "only", "experiments", "reps")}
+                page = {k: c.get(k) for k in ("server", "token", "quick", "only", "experiments", "reps", "clients", "variants")}
                 return self.reply(200, json.dumps(page))
             if path == "/cpu":
                 c = config()

@@ -11,7 +11,7 @@ import os
 import statistics
 import sys
 
-CLIENTS = ["raw", "js-reference", "kube-exec-wasm", "js-coalesce"]
+CLIENTS = ["raw", "js-reference", "kube-exec-wasm", "js-coalesce", "raw-view", "js-coalesce-nocopy"]
 TABLE = ["raw", "js-reference", "kube-exec-wasm"]
 KiB, MiB = 1024, 1024 * 1024
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
@@ -53,9 +53,10 @@ def summarize_throughput(r):
     reps = sorted({x["rep"] for x in runs})
     by = {(x["client"], x["rep"]): x for x in runs}
     clients = [c for c in CLIENTS if any(x["client"] == c for x in runs)]
+    clients += sorted({x["client"] for x in runs} - set(clients))
     s = {"params": r["params"], "unit": None, "clients": {}, "errors": [x for x in runs if x.get("error")]}
     for c in clients:
-        vals, ratios, vs_js, scpu, bcpu, chunks = [], [], [], [], [], []
+        vals, ratios, vs_js, scpu, bcpu, bsec, chunks = [], [], [], [], [], [], []
         for rep in reps:
             x = by.get((c, rep))
             if not x or x.get("error") or x.get("value") is None:
@@ -66,6 +67,7 @@ def summarize_throughput(r):
             if x.get("wall"):
                 scpu.append(x["serverCpu"] / x["wall"])
                 bcpu.append(x["browserCpu"] / x["wall"])
+                bsec.append(x["browserCpu"])
             rw = by.get(("raw", rep))
             if rw and not rw.get("error") and rw.get("value"):
                 ratios.append(x["value"] / rw["value"])
@@ -74,7 +76,7 @@ def summarize_throughput(r):
                 vs_js.append(x["value"] / js["value"])
         s["clients"][c] = {
             "median": med(vals), "values": vals, "ratio_to_raw": med(ratios), "ratios": ratios,
-            "ratio_to_js_reference": med(vs_js), "server_cpu": med(scpu), "browser_cpu": med(bcpu), "chunks": med(chunks),
+            "ratio_to_js_reference": med(vs_js), "server_cpu": med(scpu), "browser_cpu": med(bcpu), "browser_cpu_seconds": med(bsec), "chunks": med(chunks),
             "ok_reps": len(vals),
         }
     return s
@@ -85,6 +87,7 @@ def summarize_rtt(r):
     reps = sorted({x["rep"] for x in runs})
     by = {(x["client"], x["rep"]): x for x in runs}
     clients = [c for c in CLIENTS if any(x["client"] == c for x in runs)]
+    clients += sorted({x["client"] for x in runs} - set(clients))
     s = {"params": r["params"], "clients": {}, "errors": [{k: v for k, v in x.items() if k != "samples"} for x in runs if x.get("error")]}
     per = {}
     for c in clients:
@@ -135,7 +138,9 @@ def criterion(root):
         ns = e["median"]["point_estimate"]
         thr = b.get("throughput") or {}
         nbytes = thr.get("Bytes") or thr.get("BytesDecimal")
-        out[b["full_id"]] = {"median_ns": ns, "bytes": nbytes, "gb_s": (nbytes / ns) if nbytes else None}
+        elems = thr.get("Elements")
+        out[b["full_id"]] = {"median_ns": ns, "bytes": nbytes, "gb_s": (nbytes / ns) if nbytes else None,
+                             "elements": elems, "ns_per_element": (ns / elems) if elems else None}
     return out
 
 
@@ -213,10 +218,10 @@ def goals(S):
             dh = max((a["jsHeap"] or 0) - (b["jsHeap"] or 0), (z["jsHeap"] or 0) - (b["jsHeap"] or 0))
             dw = max((a["wasm"] or 0) - (b["wasm"] or 0), (z["wasm"] or 0) - (b["wasm"] or 0))
             flat = dh < 2 * MiB and dw == 0
-            G.append({"goal": "memory flat (1 GiB, then many sessions)",
+            G.append({"goal": "memory flat (long session, then many sessions)",
                       "value": f"JS heap {dh / MiB:+.1f} MiB, wasm {dw / KiB:+.0f} KiB", "met": flat})
     if flat is None:
-        G.append({"goal": "memory flat (1 GiB, then many sessions)", "value": "—", "met": None})
+        G.append({"goal": "memory flat (long session, then many sessions)", "value": "—", "met": None})
     z = S["sizes"].get("total_gzip")
     G.append({"goal": "wasm + glue ≤ 30 KiB gzipped", "value": "—" if z is None else f"{z / KiB:.1f} KiB",
               "met": None if z is None else z <= 30 * KiB})
@@ -284,23 +289,44 @@ def markdown(S):
              "payload bytes from the `exec` call to the last byte read from the stdout stream. CPU: share of "
              "one core over the run (devserver: the largest median of the three clients; browser: all "
              "Chromium processes during the raw run), from /proc/<pid>/stat.")
+    L.append("")
+    L.append("CPU time the browser spent per run (all Chromium processes, median; less sensitive to other load "
+             "on the machine than wall-clock throughput), and the number of chunks the stdout stream delivered:")
+    L.append("")
+    L.append("| figure | " + " | ".join(TABLE) + " |")
+    L.append("|---|" + "---|" * len(TABLE))
+    for id_ in ("bulk-64k", "bulk-4k", "small", "base64"):
+        t = S["throughput"].get(id_)
+        if not t:
+            continue
+        cells = []
+        for c in TABLE:
+            x = t["clients"].get(c)
+            if not x or x["browser_cpu_seconds"] is None:
+                cells.append("—")
+            else:
+                cells.append(f"{x['browser_cpu_seconds']:.2f} s, {x['chunks']:,.0f} {'messages' if c == 'raw' else 'chunks'}")
+        L.append(f"| {id_} | " + " | ".join(cells) + " |")
     M = S["memory"]
     if M:
         L.append("")
         L.append("### Memory")
         L.append("")
-        L.append("| client | JS heap before → after 1 GiB (peak) | after more sessions | wasm memory before → after | all memory (measureUserAgentSpecificMemory) before → after |")
-        L.append("|---|---|---|---|---|")
-        mb = lambda v: "—" if v is None else f"{v / MiB:.1f} MiB"
+        L.append("| client | JS heap before → after the long session (peak while reading, garbage included) | JS heap after more sessions | wasm linear memory: before → after → after more sessions |")
+        L.append("|---|---|---|---|")
+        def mb(v):
+            return "—" if v is None else f"{v / MiB:.1f} MiB"
+
         for m in M["runs"]:
             b, a, z = m["before"], m["after"], m["afterSessions"]
-            err = f" ({m['error']})" if m.get("error") else ""
-            L.append(f"| {m['client']}{err} | {mb(b['jsHeap'])} → {mb(a['jsHeap'])} ({mb(m['peakHeap'])}) | "
-                     f"{mb(z['jsHeap'])} after {m['sessions']} × 1 MiB | "
-                     f"{mb(b['wasm'])} → {mb(a['wasm'])} → {mb(z['wasm'])} | {mb(b.get('ua'))} → {mb(a.get('ua'))} → {mb(z.get('ua'))} |")
+            err = "".join(f" ({e})" for e in (m.get("error"), m.get("error2")) if e)
+            wasm_cell = f"{mb(b['wasm'])} → {mb(a['wasm'])} → {mb(z['wasm'])}" if m["client"] == "kube-exec-wasm" else "—"
+            L.append(f"| {m['client']}{err} | {mb(b['jsHeap'])} → {mb(a['jsHeap'])} (peak {mb(m['peakHeap'])}) | "
+                     f"{mb(z['jsHeap'])} | {wasm_cell} |")
         big = M["runs"][0]["bytes"] if M["runs"] else 0
         L.append("")
-        L.append(f"Output size of the long session: {big / MiB:.0f} MiB in 64 KiB frames; heap figures after a forced GC.")
+        L.append(f"Long session: {big / MiB:.0f} MiB of stdout in 64 KiB frames; then {M['runs'][0]['sessions'] if M['runs'] else 0} sessions of 1 MiB each. "
+                 "Heap figures are `performance.memory.usedJSHeapSize` after a forced GC (`gc()`); the peak is sampled every 1024 chunks.")
     Z = S["sizes"]
     L.append("")
     L.append("### Bundle")
@@ -331,9 +357,18 @@ def markdown(S):
                 cells.append(f"{v['gb_s']:,.2f} GB/s ({per:,.1f} ns/frame)")
             L.append(f"| {size} payloads | " + " | ".join(cells) + " |")
         L.append("")
+        sess = {k.split("/", 1)[1]: v for k, v in N.items() if k.startswith("session/") and v.get("ns_per_element")}
+        if sess:
+            L.append("| session, per 4 KiB stdout message | " + " | ".join(f"`{k}`" for k in sorted(sess, reverse=True)) + " |")
+            L.append("|---|" + "---|" * len(sess))
+            L.append("| time | " + " | ".join(f"{sess[k]['ns_per_element']:,.1f} ns" for k in sorted(sess, reverse=True)) + " |")
+        L.append("")
         L.append("Payload bytes per second over a 4 MiB stream (256 KiB for 1-byte frames) held in memory. "
                  "`memcpy` copies every payload into a reused buffer; `decode_binary` borrows the payload "
-                 "(no copy), so its figure is per-frame overhead only; the base64 rows use the `base64` crate.")
+                 "(no copy), so its figure is per-frame overhead only; the base64 rows use the `base64` crate. "
+                 "`route` is what the browser glue calls per message (numbers in, a route out; the payload "
+                 "stays in JS); `handle_binary+poll_event` is the copying path (payload into the core and out "
+                 "as an `Event::Output`), used only for what the core must read.")
     L.append("")
     L.append("### Goals (issue 6)")
     L.append("")

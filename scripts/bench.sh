@@ -8,7 +8,8 @@
 #                                    writes bench/results/raw/quick.json only
 #   options: --only bulk-64k,bulk-4k,small,rtt,base64,memory   --no-native   --no-build
 #            --experiments (adds js-coalesce, an experimental coalescing variant of js-reference)
-#            --reps N (repetitions per figure; default 7, --quick 1)
+#            --reps N (repetitions per figure; default 7, --quick 1)   --clients raw,js-reference,...
+#            --js-flags FLAGS (extra V8 flags, e.g. "--prof --logfile=/tmp/v8.log" for profiling)
 #
 # Chromium is launched directly (no DevTools client: PERFORMANCE.md), the page runs the plan and
 # POSTs its results to bench/collector.py between timed windows. Loopback only; every process
@@ -18,7 +19,7 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 PART=${PART:-bench}
 
-quick=0; only=""; native=1; build=1; experiments=0; reps=0
+quick=0; only=""; native=1; build=1; experiments=0; reps=0; clients=""; jsflags="--expose-gc"
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
@@ -27,7 +28,9 @@ while [ $# -gt 0 ]; do
     --no-build) build=0 ;;
     --experiments) experiments=1 ;;
     --reps) reps=$2; shift ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    --clients) clients=$2; shift ;;
+    --js-flags) jsflags="$jsflags $2"; shift ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
   shift
@@ -64,7 +67,15 @@ DEVSERVER=${BENCH_DEVSERVER:-$ROOT/target/release/kube-exec-devserver}
 # ---- the page's origin: bench/page + pkg/ ---------------------------------------------------
 WWW=$(mktemp -d); tmpdirs+=("$WWW")
 cp bench/page/*.html bench/page/*.js "$WWW/"
-if [ -f pkg/kube_exec_wasm.js ]; then cp -r pkg "$WWW/pkg"; fi
+# BENCH_PKG: serve another build of the package instead of pkg/ (e.g. a variant being tuned).
+PKG=${BENCH_PKG:-$ROOT/pkg}
+if [ -f "$PKG/kube_exec_wasm.js" ]; then cp -r "$PKG" "$WWW/pkg"; fi
+# BENCH_VARIANTS="name=dir ...": more builds of the package, each run as client kube-exec-wasm@name.
+variants=""
+for v in ${BENCH_VARIANTS:-}; do
+  cp -r "${v#*=}" "$WWW/pkg-${v%%=*}"
+  variants+="${variants:+,}${v%%=*}"
+done
 
 # ---- collector, devserver, browser ------------------------------------------------------------
 TOKEN=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
@@ -98,12 +109,12 @@ done
 write_config() {
   python3 - "$CONFIG" "$@" <<'EOF'
 import json, sys
-path, server, token, quick, only, exp, reps, dpid, bpid = sys.argv[1:]
-json.dump({"server": server, "token": token, "quick": quick == "1", "only": only or None, "experiments": exp == "1", "reps": int(reps),
+path, server, token, quick, only, exp, reps, clients, variants, dpid, bpid = sys.argv[1:]
+json.dump({"server": server, "token": token, "quick": quick == "1", "only": only or None, "experiments": exp == "1", "reps": int(reps), "clients": clients or None, "variants": variants or None,
            "devserver_pid": int(dpid), "browser_pid": int(bpid or 0)}, open(path, "w"))
 EOF
 }
-write_config "$SERVER" "$TOKEN" "$quick" "$only" "$experiments" "$reps" "$DEVSERVER_PID" ""
+write_config "$SERVER" "$TOKEN" "$quick" "$only" "$experiments" "$reps" "$clients" "$variants" "$DEVSERVER_PID" ""
 
 PROFILE=$(mktemp -d); tmpdirs+=("$PROFILE")
 log "devserver $SERVER (pid $DEVSERVER_PID), page $COLLECTOR, chromium $(chromium --version 2>/dev/null | awk '{print $2}')"
@@ -111,12 +122,12 @@ chromium --headless=new --no-sandbox --disable-gpu --disable-background-networki
   --disable-component-update --disable-sync --no-first-run --no-default-browser-check \
   --disable-extensions --disable-dev-shm-usage --disable-renderer-backgrounding \
   --disable-background-timer-throttling --disable-backgrounding-occluded-windows \
-  --enable-precise-memory-info --js-flags=--expose-gc \
+  --enable-precise-memory-info --js-flags="$jsflags" \
   --enable-blink-features=ForceEagerMeasureMemory \
   --user-data-dir="$PROFILE" "$COLLECTOR/" >"$RUN/chromium.log" 2>&1 &
 pids+=($!)
 BROWSER_PID=$!
-write_config "$SERVER" "$TOKEN" "$quick" "$only" "$experiments" "$reps" "$DEVSERVER_PID" "$BROWSER_PID"
+write_config "$SERVER" "$TOKEN" "$quick" "$only" "$experiments" "$reps" "$clients" "$variants" "$DEVSERVER_PID" "$BROWSER_PID"
 
 # The page reports progress to page.log; wait for its "done" (or the collector's timeout).
 tail -n +1 -f "$RUN/page.log" --pid "$COLLECTOR_PID" &
@@ -141,9 +152,9 @@ fi
 # ---- report -----------------------------------------------------------------------------------
 machine=$(printf '%s cores, %s, %s' "$(nproc)" "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')" "$(chromium --version 2>/dev/null)")
 cmd="bash scripts/bench.sh"; [ "$quick" = 1 ] && cmd+=" --quick"; [ -n "$only" ] && cmd+=" --only $only"
-args=(--run "$RUN" --command "$cmd" --machine "$machine" --pkg "$ROOT/pkg" --jsref bench/page/js-reference.js)
+args=(--run "$RUN" --command "$cmd" --machine "$machine" --pkg "$PKG" --jsref bench/page/js-reference.js)
 [ "$native" = 1 ] && args+=(--criterion bench/native/target/criterion)
-if [ "$quick" = 1 ] || [ -n "$only" ] || [ "$reps" != 0 ] || [ "$experiments" = 1 ]; then
+if [ "$quick" = 1 ] || [ -n "$only" ] || [ "$reps" != 0 ] || [ "$experiments" = 1 ] || [ -n "$clients" ] || [ -n "$variants" ]; then
   python3 bench/report.py "${args[@]}" --json "$ROOT/bench/results/raw/quick.json"
 else
   python3 bench/report.py "${args[@]}" --json "$ROOT/bench/results/latest.json" --markdown "$ROOT/BENCHMARKS.md"

@@ -48,6 +48,12 @@ fs.writeFileSync(pj, JSON.stringify(pkg, null, 2) + "\n");
 // The docs live in the .d.ts; the glue's copies of them are dropped.
 const glue = path.join(dir, "kube_exec_wasm.js");
 fs.writeFileSync(glue, fs.readFileSync(glue, "utf8").replace(/^ *\/\*\*(?:[^*]|\*(?!\/))*\*\/\n/gm, ""));
+// The snippets (src/web/glue.js) ship without their whole-line comments (kept in the source).
+const walk = (d) => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) =>
+  e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]);
+if (fs.existsSync(path.join(dir, "snippets")))
+  for (const f of walk(path.join(dir, "snippets")).filter((f) => f.endsWith(".js")))
+    fs.writeFileSync(f, fs.readFileSync(f, "utf8").replace(/^ *\/\/.*\n/gm, ""));
 for (const f of fs.readdirSync(dir).filter((f) => f.endsWith(".d.ts"))) {
   const p = path.join(dir, f);
   // The raw exports (InitOutput, *_bg.wasm.d.ts) are typed `any` by wasm-bindgen.

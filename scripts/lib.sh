@@ -15,6 +15,7 @@ start_devserver() {
   local name=$1; shift
   local logf="$ARTIFACTS/$name.devserver.log"
   cargo build -q -p kube-exec-devserver --bin kube-exec-devserver
+  : >"$logf"   # truncate first, so the wait below never reads an earlier run's address
   "$ROOT/target/debug/kube-exec-devserver" --listen 127.0.0.1:0 "$@" >"$logf" 2>&1 &
   DEVSERVER_PID=$!
   trap 'kill "$DEVSERVER_PID" 2>/dev/null || true' EXIT

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 WASM_PACK_VERSION=0.15.1
 WASM_BINDGEN_VERSION=0.2.130   # must equal the `wasm-bindgen = "=…"` pin in Cargo.toml
+GECKODRIVER_VERSION=0.37.1     # for the browser suite's second run, in Firefox ESR
 
 say() { printf '[setup] %s\n' "$*"; }
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -16,9 +17,11 @@ if ! grep -q "wasm-bindgen = \"=$WASM_BINDGEN_VERSION\"" Cargo.toml; then
   exit 1
 fi
 
-# Debian packages: the browser and its driver for tests, tmux for the interactive kubectl test.
+# Debian packages: the browsers for tests (Chromium with its driver; Firefox ESR, whose driver
+# comes from crates.io below), tmux for the interactive kubectl test.
 need_apt=()
 command -v chromium >/dev/null || need_apt+=(chromium)
+command -v firefox-esr >/dev/null || need_apt+=(firefox-esr)
 command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
 command -v tmux >/dev/null || need_apt+=(tmux)
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -42,6 +45,11 @@ if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $WASM_BIND
   say "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION"
   # No --locked: its lock file pins a dependency version the registry here does not serve.
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --quiet --force
+fi
+
+if [ "$(geckodriver --version 2>/dev/null | head -n1 | cut -d' ' -f2)" != "$GECKODRIVER_VERSION" ]; then
+  say "cargo install geckodriver $GECKODRIVER_VERSION"
+  cargo install geckodriver --version "$GECKODRIVER_VERSION" --locked --quiet
 fi
 
 # npm: dev tools (binaryen's wasm-opt, typescript, playwright-core) and the console's packages.

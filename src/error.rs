@@ -33,7 +33,8 @@ pub enum ErrorCode {
     NotOpen,
     /// A bounded buffer would overflow (what waits for the socket to open, or the status).
     BufferFull,
-    /// The server sent nothing within the configured time after the socket opened.
+    /// The socket did not open, or the server sent nothing after it opened, within the
+    /// configured time.
     Timeout,
 }
 
@@ -162,8 +163,9 @@ impl ErrorCode {
                 "too much is waiting: write less before the socket opens, or wait for it"
             }
             ErrorCode::Timeout => {
-                "the server sent nothing in time after the socket opened: the API server may not \
-                 reach the kubelet, or a proxy holds the upgrade"
+                "the server did not answer in time (the WebSocket did not open, or nothing came \
+                 after it opened): check the server URL and port, a firewall or proxy that holds \
+                 the upgrade, and that the API server reaches the kubelet"
             }
         }
     }

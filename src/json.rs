@@ -20,10 +20,25 @@ pub(crate) enum Value {
 }
 
 impl Value {
-    /// The value of `key` in an object (the last one, if repeated).
+    /// The value of `key` in an object (the last one, if repeated). The core reads Status
+    /// keys with [`Value::get_folded`], as Go does; this exact lookup is for tests.
+    #[cfg(test)]
     pub(crate) fn get(&self, key: &str) -> Option<&Value> {
         match self {
             Value::Object(fields) => fields.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// Like [`Value::get`], matching the key without regard to ASCII case, as Go's
+    /// `encoding/json` matches struct fields (the last matching key wins).
+    pub(crate) fn get_folded(&self, key: &str) -> Option<&Value> {
+        match self {
+            Value::Object(fields) => fields
+                .iter()
+                .rev()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, v)| v),
             _ => None,
         }
     }
@@ -322,5 +337,10 @@ mod tests {
         assert_eq!(v.get("a"), Some(&Value::Number(Some(2))));
         assert_eq!(v.get("b"), None);
         assert_eq!(Value::Null.get("a"), None);
+        let v = parse(br#"{"a":1,"A":2,"b":3}"#).unwrap();
+        assert_eq!(v.get("a"), Some(&Value::Number(Some(1))));
+        assert_eq!(v.get_folded("a"), Some(&Value::Number(Some(2))));
+        assert_eq!(v.get_folded("B"), Some(&Value::Number(Some(3))));
+        assert_eq!(v.get_folded("c"), None);
     }
 }

@@ -24,7 +24,7 @@
 //! - [`error`]: [`Error`] (`code`, `as_str`, `message`, `hint`, `fault`, `status`,
 //!   `http_status`, `from_http_status`), [`ErrorCode`] (`as_str`, `from_name`, `hint`,
 //!   `fault`), [`Fault`].
-//! - [`session`]: [`Session`] (`new`, `handle_open`, `route`, `handle_binary`, `handle_text`,
+//! - [`session`]: [`Session`] (`new`, `handle_connecting`, `handle_open`, `route`, `handle_binary`, `handle_text`,
 //!   `handle_close`, `handle_error`, `handle_timeout`, `send_stdin`, `close_stdin`, `resize`,
 //!   `abort`, `poll_transmit`, `poll_event`, `poll_timeout`, `phase`, `protocol`, `error`,
 //!   `is_finished`), [`SessionConfig`], [`MessageKind`], [`Route`], [`Transmit`], [`Event`],
@@ -32,7 +32,8 @@
 //!
 //! # Driving a session
 //!
-//! After every call into the session, drain [`Session::poll_transmit`] (send each message),
+//! Right after creating the socket, call [`Session::handle_connecting`] (arms the connect
+//! timeout). After every call into the session, drain [`Session::poll_transmit`] (send each message),
 //! [`Session::poll_event`] (deliver each event), and re-arm a timer at
 //! [`Session::poll_timeout`] that calls [`Session::handle_timeout`].
 //!

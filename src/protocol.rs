@@ -112,6 +112,11 @@ pub fn negotiate(offered: &[Protocol], answer: &str) -> Result<Protocol, Error> 
     }
     match Protocol::from_name(answer) {
         Some(p) if offered.contains(&p) => Ok(p),
+        // Never echo a token, even one a server sends back.
+        _ if answer.starts_with(crate::token::BEARER_PROTOCOL_PREFIX) => Err(Error::new(
+            ErrorCode::ProtocolNotSupported,
+            "the server answered with the bearer-token subprotocol instead of a channel.k8s.io one",
+        )),
         _ => Err(Error::new(
             ErrorCode::ProtocolNotSupported,
             format!("the server answered with subprotocol \"{answer}\", which was not offered"),
@@ -168,6 +173,20 @@ mod tests {
             let e = negotiate(&DEFAULT_OFFER, bad).unwrap_err();
             assert_eq!(e.code(), ErrorCode::ProtocolNotSupported, "{bad}");
         }
+    }
+
+    #[test]
+    fn token_answer_is_not_echoed() {
+        // A server or proxy that answers with the token subprotocol (it was offered, so the
+        // browser accepts it): refused, and the token stays out of the message.
+        let e = negotiate(
+            &DEFAULT_OFFER,
+            "base64url.bearer.authorization.k8s.io.czNjcjN0",
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::ProtocolNotSupported);
+        assert!(!e.message().contains("czNjcjN0"), "token echoed: {e}");
+        assert!(e.message().contains("token"), "{e}");
     }
 
     #[test]

@@ -270,10 +270,10 @@ impl<'a> Base<'a> {
         if authority.contains('@') {
             return Err(bad("credentials do not belong in a URL"));
         }
-        if authority
-            .bytes()
-            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control() || b == b'?' || b == b'#')
-        {
+        // A browser ends the host at `\\` too (it reads it as `/`).
+        if authority.bytes().any(|b| {
+            b.is_ascii_whitespace() || b.is_ascii_control() || matches!(b, b'?' | b'#' | b'\\')
+        }) {
             return Err(bad("invalid host"));
         }
         check_path(prefix).map_err(|_| bad("no query or fragment allowed"))?;
@@ -302,13 +302,12 @@ impl<'a> Base<'a> {
 }
 
 fn check_path(path: &str) -> Result<(), Error> {
-    if path
-        .bytes()
-        .any(|b| b == b'?' || b == b'#' || b.is_ascii_whitespace() || b.is_ascii_control())
-    {
+    if path.bytes().any(|b| {
+        matches!(b, b'?' | b'#' | b'\\') || b.is_ascii_whitespace() || b.is_ascii_control()
+    }) {
         return Err(invalid(format!(
-            "server path \"{}\": no query, fragment or spaces allowed",
-            shorten(path)
+            "server path \"{}\": no query, fragment, backslash or spaces allowed",
+            shorten(&without_query(path))
         )));
     }
     Ok(())
@@ -318,8 +317,18 @@ fn shorten(s: &str) -> String {
     s.chars().take(80).collect()
 }
 
-/// A URL for a message: shortened, and any user info (`user:password@`) replaced.
+/// `s` up to its query or fragment (which may hold a token), marked `?…` when cut.
+fn without_query(s: &str) -> String {
+    match s.find(['?', '#']) {
+        Some(i) => format!("{}?\u{2026}", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+/// A URL for a message: shortened, without query and fragment, and any user info
+/// (`user:password@`) replaced.
 fn redacted(url: &str) -> String {
+    let url = &without_query(url);
     let Some((scheme, rest)) = url.split_once("://") else {
         return shorten(url).replace('@', "%40");
     };
@@ -331,10 +340,15 @@ fn redacted(url: &str) -> String {
     shorten(&shown)
 }
 
-/// The host part of a URL (`scheme://host[:port]/...`), without port and IPv6 brackets.
+/// The host part of a URL (`scheme://host[:port]/...`), without port and IPv6 brackets, as
+/// a browser reads it: the authority ends at `/`, `\\`, `?` or `#`. `None` for a URL with
+/// control characters or spaces (browsers drop some of them, which changes the host).
 fn url_host(url: &str) -> Option<&str> {
+    if url.bytes().any(|b| b.is_ascii_control() || b == b' ') {
+        return None;
+    }
     let rest = url.split_once("://")?.1;
-    let authority = rest.split(['/', '?', '#']).next()?;
+    let authority = rest.split(['/', '\\', '?', '#']).next()?;
     let host_port = authority.rsplit('@').next()?;
     if let Some(v6) = host_port.strip_prefix('[') {
         return v6.split(']').next();
@@ -509,6 +523,20 @@ mod tests {
             assert_eq!(e.code(), ErrorCode::InvalidOptions, "{bad}");
             assert!(!e.message().contains("pw"), "{e}");
         }
+        // A token put in the URL's query or fragment stays out of the message too.
+        for bad in [
+            "https://h/?access_token=s3cr3t",
+            "https://h/k8s#token=s3cr3t",
+            "https://h?token=s3cr3t",
+            "ftp://h/?token=s3cr3t",
+            "https://h/ x?token=s3cr3t",
+            "/k8s?token=s3cr3t",
+            "/k 8s#token=s3cr3t",
+        ] {
+            let e = sh("x").websocket_url(Some(bad), PAGE).unwrap_err();
+            assert_eq!(e.code(), ErrorCode::InvalidOptions, "{bad}");
+            assert!(!e.message().contains("s3cr3t"), "{e}");
+        }
         let e = sh("x").websocket_url(None, "not an origin").unwrap_err();
         assert_eq!(e.code(), ErrorCode::InvalidOptions);
     }
@@ -598,6 +626,32 @@ mod tests {
             assert_eq!(req.websocket_url(Some("https://h"), PAGE).unwrap_err(), e);
         }
         assert_eq!(ExecRequest::attach("default", "demo").validate(), Ok(()));
+    }
+
+    #[test]
+    fn backslash_and_tabs_cannot_fake_a_loopback_host() {
+        // Browsers read `\\` as `/` in ws/http URLs and drop tabs and newlines: the host of
+        // these is evil.com, whatever follows.
+        for url in [
+            "ws://evil.com\\.localhost/x",
+            "ws://evil.com\\@127.0.0.1/x",
+            "http://evil.com\\.localhost",
+            "ws://evil.com\t.localhost/",
+            "ws://evil.com\n@localhost/",
+        ] {
+            assert!(!is_loopback(url), "{url}");
+            assert_eq!(
+                check_token_transport(url, false).unwrap_err().code(),
+                ErrorCode::InvalidOptions,
+                "{url}"
+            );
+        }
+        for server in ["http://evil.com\\.localhost", "https://h\\x", "http://h\\"] {
+            let e = sh("x").websocket_url(Some(server), PAGE).unwrap_err();
+            assert_eq!(e.code(), ErrorCode::InvalidOptions, "{server}");
+        }
+        let e = sh("x").websocket_url(Some("/k8s\\x"), PAGE).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidOptions);
     }
 
     #[test]

@@ -32,6 +32,17 @@ pub struct SessionConfig {
     /// Fail with `Timeout` when no message arrives within this many ms of open
     /// (default 30 000; negative or not finite is off).
     pub ready_timeout_ms: Option<f64>,
+    /// Fail with `Timeout` when the socket has not opened within this many ms of
+    /// [`Session::handle_connecting`] (default 30 000; `None`, negative or not finite is off;
+    /// nothing is armed unless the glue calls `handle_connecting`).
+    pub connect_timeout_ms: Option<f64>,
+    /// After the status arrived on the error channel, end with it (and ask to close the
+    /// socket) when the socket has not closed and nothing arrived for this many ms (default
+    /// 5 000; any message restarts the wait, which the glue may notice only at its next
+    /// timer, so allow up to twice that). `None`, negative or not finite: wait for the close
+    /// however long it takes, as client-go does. A status that does not parse by then is
+    /// `ProtocolError`.
+    pub status_close_timeout_ms: Option<f64>,
 }
 
 impl Default for SessionConfig {
@@ -45,6 +56,8 @@ impl Default for SessionConfig {
             max_stdin_frame: 1 << 20,
             keepalive_ms: None,
             ready_timeout_ms: Some(30_000.0),
+            status_close_timeout_ms: Some(5_000.0),
+            connect_timeout_ms: Some(30_000.0),
         }
     }
 }
@@ -171,7 +184,9 @@ pub mod close_code {
 ///                      ┌─────────────────┐◀──────────────────────────────────────┘
 ///                      │     Closing     │  status bytes collected
 ///                      └─────────────────┘
-///                               │ handle_close(code): parse the status
+///                               │ handle_close(code): parse the status; or no close and
+///                               │ no message for status_close_timeout_ms: parse it, and
+///                               │ ask to close (Transmit::Close 1000)
 ///                               ▼
 ///                      ┌─────────────────┐
 ///                      │ Exited(status)  │  a normal end, whether the process succeeded or not
@@ -182,7 +197,9 @@ pub mod close_code {
 ///      any other code → Failed(ConnectionLost)
 ///  Closing + handle_close, status does not parse:
 ///      1000 → Failed(ProtocolError); any other code → Failed(ConnectionLost) (truncated)
+///  Closing + close wait over, status does not parse → Failed(ProtocolError), close 4002
 ///  Opening + handle_close / handle_error → Failed(ConnectFailed)
+///  Opening + connect_timeout_ms after handle_connecting → Failed(Timeout), Close 4008
 ///  any state → Failed(error): a protocol error, Timeout, abort() (Aborted); it latches
 ///
 ///  * close_stdin before open is queued only if every offered protocol can half-close.
@@ -198,6 +215,11 @@ pub mod close_code {
 ///   closes: JSON on v4/v5, text on v1. A status that parses ends the session with
 ///   [`Event::Exited`] whatever the close code; one that does not is `ProtocolError` after a
 ///   close 1000 and `ConnectionLost` (truncated) after any other close.
+/// - The close wait: client-go reads the error channel until the socket closes and waits as
+///   long as that takes. Here, once the status has arrived, a server (or proxy) that keeps
+///   the socket open without sending anything for `status_close_timeout_ms` (default 5 s;
+///   any message restarts the wait) no longer holds the session: it ends with the status
+///   (`Exited`, and `Transmit::Close` 1000), or `ProtocolError` if the status is incomplete.
 /// - `send_stdin` without `stdin` requested and `resize` without `tty` are `InvalidOptions`;
 ///   `send_stdin` after `close_stdin` or the end is `NotOpen`; refusals do not end the session.
 /// - Keepalive (optional): an empty stdin frame when nothing was sent for between
@@ -213,6 +235,23 @@ pub struct Session {
     ready_deadline: Option<f64>,
     keepalive_deadline: Option<f64>,
     sent_since_keepalive: bool,
+    close_wait: CloseWait,
+    connect_deadline: Option<f64>,
+    /// The latest finite time the session was given (`handle_open`, `handle_timeout`).
+    last_now: f64,
+}
+
+/// The wait for the socket to close once the status has arrived.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum CloseWait {
+    /// No status yet, or the wait is off.
+    Idle,
+    /// A message arrived in `Closing`: (re)start the wait at the next `handle_timeout`,
+    /// which `poll_timeout` asks for at once (the session does not know the time of a
+    /// message).
+    Restart,
+    /// End with the status at this time.
+    At(f64),
 }
 
 /// What the caller wrote before the socket opened.
@@ -271,6 +310,12 @@ impl Session {
         config.ready_timeout_ms = config
             .ready_timeout_ms
             .filter(|t| t.is_finite() && *t >= 0.0);
+        config.status_close_timeout_ms = config
+            .status_close_timeout_ms
+            .filter(|t| t.is_finite() && *t >= 0.0);
+        config.connect_timeout_ms = config
+            .connect_timeout_ms
+            .filter(|t| t.is_finite() && *t >= 0.0);
         let mut session = Session {
             config,
             state: State::Opening {
@@ -284,6 +329,9 @@ impl Session {
             ready_deadline: None,
             keepalive_deadline: None,
             sent_since_keepalive: false,
+            close_wait: CloseWait::Idle,
+            connect_deadline: None,
+            last_now: 0.0,
         };
         let offer = &session.config.offer;
         let bad = offer
@@ -358,6 +406,8 @@ impl Session {
         }
         self.ready_deadline = None;
         self.keepalive_deadline = None;
+        self.close_wait = CloseWait::Idle;
+        self.connect_deadline = None;
         self.events.push_back(Event::Failed(error.clone()));
         self.state = State::Failed(error);
     }
@@ -366,12 +416,31 @@ impl Session {
         self.fail(error, Some((close_code::PROTOCOL_ERROR, "protocol error")));
     }
 
+    /// The glue started opening the socket (right after `new WebSocket`) at `now_ms`: arms
+    /// the connect timeout (`connect_timeout_ms`), so that a server or proxy that holds the
+    /// handshake forever fails the session with `Timeout` instead of leaving it opening.
+    /// Ignored unless the session is opening.
+    pub fn handle_connecting(&mut self, now_ms: f64) {
+        if !matches!(self.state, State::Opening { .. }) {
+            return;
+        }
+        if now_ms.is_finite() {
+            self.last_now = now_ms;
+        }
+        self.connect_deadline = self
+            .config
+            .connect_timeout_ms
+            .map(|t| now_ms + t)
+            .filter(|d| d.is_finite());
+    }
+
     /// The socket opened; `answer` is `WebSocket.protocol`; `now_ms` is the current time
     /// (any clock, the same for every call). Ignored unless the session is opening.
     pub fn handle_open(&mut self, answer: &str, now_ms: f64) {
         let State::Opening { pending, .. } = &mut self.state else {
             return;
         };
+        self.connect_deadline = None;
         let pending = core::mem::take(pending);
         // The socket is open from here on, whatever the answer.
         self.state = State::Open;
@@ -381,6 +450,9 @@ impl Session {
         };
         self.protocol = Some(protocol);
         self.events.push_back(Event::Opened(protocol));
+        if now_ms.is_finite() {
+            self.last_now = now_ms;
+        }
         let at = |t: f64| Some(now_ms + t).filter(|d| d.is_finite());
         self.ready_deadline = self.config.ready_timeout_ms.and_then(at);
         self.keepalive_deadline = self.config.keepalive_ms.and_then(at);
@@ -410,6 +482,9 @@ impl Session {
             State::Opening { .. } => {
                 self.fail_protocol(protocol_error("message before the socket opened"));
                 return Class::Ignore;
+            }
+            State::Closing { .. } if self.close_wait != CloseWait::Idle => {
+                self.close_wait = CloseWait::Restart;
             }
             _ => {}
         }
@@ -529,13 +604,16 @@ impl Session {
         if payload.is_empty() {
             return;
         }
-        if self.status.len() + payload.len() > self.config.max_status_bytes {
+        if self.status.len().saturating_add(payload.len()) > self.config.max_status_bytes {
             let limit = self.config.max_status_bytes;
             return self.fail_protocol(protocol_error(format!(
                 "the status on the error channel exceeds {limit} bytes"
             )));
         }
         self.status.extend_from_slice(payload);
+        if self.config.status_close_timeout_ms.is_some() {
+            self.close_wait = CloseWait::Restart;
+        }
         let stdin_closed = match self.state {
             State::Open => false,
             State::StdinClosed => true,
@@ -568,12 +646,7 @@ impl Session {
         }
         let protocol = self.protocol.unwrap_or(Protocol::None);
         let outcome = if !self.status.is_empty() {
-            let parsed = if protocol.status_is_json() {
-                status::parse_json(&self.status)
-            } else {
-                status::parse_text(&self.status)
-            };
-            match parsed {
+            match self.parse_status() {
                 Ok(s) => Ok(s),
                 Err(e) if code == 1000 => Err(e),
                 Err(_) => Err(Error::new(
@@ -592,15 +665,46 @@ impl Session {
         };
         self.status = Vec::new();
         match outcome {
-            Ok(s) => {
-                self.transmits.clear();
-                self.ready_deadline = None;
-                self.keepalive_deadline = None;
-                self.events.push_back(Event::Exited(s));
-                self.state = State::Exited;
-            }
             // The socket is closed: nothing to send.
+            Ok(s) => self.exit(s, None),
             Err(e) => self.fail(e, None),
+        }
+    }
+
+    /// The collected error-channel bytes, parsed for the negotiated protocol.
+    fn parse_status(&self) -> Result<ExitStatus, Error> {
+        if self.protocol.unwrap_or(Protocol::None).status_is_json() {
+            status::parse_json(&self.status)
+        } else {
+            status::parse_text(&self.status)
+        }
+    }
+
+    /// Ends the session with the server's status; asks to close the socket with `close`.
+    fn exit(&mut self, status: ExitStatus, close: Option<&str>) {
+        self.transmits.clear();
+        if let Some(reason) = close {
+            self.transmits.push_back(Transmit::Close {
+                code: close_code::NORMAL,
+                reason: reason.to_string(),
+            });
+        }
+        self.ready_deadline = None;
+        self.keepalive_deadline = None;
+        self.close_wait = CloseWait::Idle;
+        self.status = Vec::new();
+        self.events.push_back(Event::Exited(status));
+        self.state = State::Exited;
+    }
+
+    /// The close wait fell due: the status is complete and the server never closed.
+    fn end_without_close(&mut self) {
+        match self.parse_status() {
+            Ok(s) => self.exit(s, Some("exited")),
+            Err(e) => self.fail_protocol(protocol_error(format!(
+                "{}; and the server did not close the connection",
+                e.message()
+            ))),
         }
     }
 
@@ -620,8 +724,38 @@ impl Session {
 
     /// Time passed; call at (or after) [`Session::poll_timeout`].
     pub fn handle_timeout(&mut self, now_ms: f64) {
+        if matches!(self.state, State::Opening { .. }) {
+            if self.connect_deadline.is_some_and(|d| now_ms >= d) {
+                let after = self.config.connect_timeout_ms.unwrap_or_default() as u64;
+                self.fail(
+                    Error::new(
+                        ErrorCode::Timeout,
+                        format!("the WebSocket did not open within {after} ms"),
+                    ),
+                    None,
+                );
+                // A socket still connecting is closed too (allowed in browsers).
+                self.transmits.push_back(Transmit::Close {
+                    code: close_code::TIMEOUT,
+                    reason: "timeout".to_string(),
+                });
+            }
+            return;
+        }
         if !self.socket_open() {
             return;
+        }
+        if now_ms.is_finite() {
+            self.last_now = now_ms;
+        }
+        match (self.close_wait, self.config.status_close_timeout_ms) {
+            (CloseWait::Restart, Some(wait)) if now_ms.is_finite() => {
+                self.close_wait = CloseWait::At(now_ms + wait);
+            }
+            // A clock that is not finite cannot time the wait: wait for the close.
+            (CloseWait::Restart, _) => self.close_wait = CloseWait::Idle,
+            (CloseWait::At(at), _) if now_ms >= at => return self.end_without_close(),
+            _ => {}
         }
         if self.ready_deadline.is_some_and(|d| now_ms >= d) {
             // An integer: formatting an f64 would link the float formatter (~7 KB gz in wasm).
@@ -647,13 +781,22 @@ impl Session {
 
     /// When to call [`Session::handle_timeout`] next (same clock as `now_ms`), if ever.
     pub fn poll_timeout(&self) -> Option<f64> {
+        if matches!(self.state, State::Opening { .. }) {
+            return self.connect_deadline;
+        }
         if !self.socket_open() {
             return None;
         }
-        match (self.ready_deadline, self.keepalive_deadline) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let close = match self.close_wait {
+            CloseWait::Idle => None,
+            // At once: the wait starts from the glue's next `handle_timeout(now)`.
+            CloseWait::Restart => Some(self.last_now),
+            CloseWait::At(at) => Some(at),
+        };
+        [self.ready_deadline, self.keepalive_deadline, close]
+            .into_iter()
+            .flatten()
+            .reduce(f64::min)
     }
 
     /// Refusal for a user call on a finished session: the latched error, or `NotOpen`.
@@ -689,7 +832,7 @@ impl Session {
                 if data.is_empty() {
                     return Ok(());
                 }
-                if *pending_bytes + data.len() > max_pending {
+                if pending_bytes.saturating_add(data.len()) > max_pending {
                     return Err(Error::new(
                         ErrorCode::BufferFull,
                         format!("more than {max_pending} bytes written before the socket opened"),
@@ -780,7 +923,7 @@ impl Session {
                 pending_bytes,
             } => {
                 let len = size.to_json().len();
-                if *pending_bytes + len > max_pending {
+                if pending_bytes.saturating_add(len) > max_pending {
                     return Err(Error::new(
                         ErrorCode::BufferFull,
                         format!("more than {max_pending} bytes written before the socket opened"),
@@ -1142,6 +1285,52 @@ mod tests {
                 reason: "timeout".into()
             }]
         );
+    }
+
+    #[test]
+    fn connect_timeout() {
+        let mut s = Session::new(SessionConfig {
+            connect_timeout_ms: Some(1000.0),
+            ready_timeout_ms: Some(500.0),
+            ..SessionConfig::default()
+        });
+        // Armed only once the glue says the socket is connecting.
+        assert_eq!(s.poll_timeout(), None);
+        s.handle_connecting(100.0);
+        assert_eq!(s.poll_timeout(), Some(1100.0));
+        s.handle_timeout(1099.0);
+        assert_eq!(s.phase(), Phase::Opening);
+        s.handle_timeout(1100.0);
+        assert_eq!(s.error().map(|e| e.code()), Some(ErrorCode::Timeout));
+        assert!(s.error().unwrap().message().contains("1000 ms"));
+        assert_eq!(s.poll_timeout(), None);
+        assert_eq!(
+            transmits(&mut s),
+            vec![Transmit::Close {
+                code: close_code::TIMEOUT,
+                reason: "timeout".into()
+            }]
+        );
+        // Opening in time disarms it; the ready timeout takes over.
+        let mut s = Session::new(SessionConfig {
+            connect_timeout_ms: Some(1000.0),
+            ready_timeout_ms: Some(500.0),
+            ..SessionConfig::default()
+        });
+        s.handle_connecting(0.0);
+        s.handle_open("v5.channel.k8s.io", 900.0);
+        assert_eq!(s.poll_timeout(), Some(1400.0));
+        s.handle_timeout(1000.0);
+        assert_eq!(s.phase(), Phase::Open);
+        // Off, and clocks that cannot work: nothing armed.
+        for (timeout, now) in [(None, 0.0), (Some(f64::NAN), 0.0), (Some(10.0), f64::NAN)] {
+            let mut s = Session::new(SessionConfig {
+                connect_timeout_ms: timeout,
+                ..SessionConfig::default()
+            });
+            s.handle_connecting(now);
+            assert_eq!(s.poll_timeout(), None, "{timeout:?} {now}");
+        }
     }
 
     #[test]

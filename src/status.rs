@@ -109,7 +109,7 @@ pub fn parse_json(bytes: &[u8]) -> Result<ExitStatus, Error> {
             Ok(ExitStatus::NonZeroExit { code, message })
         }
         "Failure" => {
-            let code = match raw.get("code") {
+            let code = match raw.get_folded("code") {
                 None | Some(Value::Null) => None,
                 // `Status.Code` is an int32 in Go: anything else fails to decode there too.
                 Some(Value::Number(Some(n))) if i32::try_from(*n).is_ok() => u16::try_from(*n).ok(),
@@ -129,24 +129,30 @@ pub fn parse_json(bytes: &[u8]) -> Result<ExitStatus, Error> {
 }
 
 /// A string field; absent or `null` is empty (as Go decodes it); another type is an error.
+/// Keys match in any ASCII case, as Go's decoder matches them.
 fn text(v: &Value, key: &str) -> Result<String, &'static str> {
-    match v.get(key) {
+    match v.get_folded(key) {
         None | Some(Value::Null) => Ok(String::new()),
         Some(Value::String(s)) => Ok(s.clone()),
         Some(_) => Err("a field that must be a string is not"),
     }
 }
 
-/// `details.causes`, each an object; absent or `null` is none.
+/// `details.causes`, each an object or `null` (an empty cause, as Go decodes it); absent or
+/// `null` is none.
 fn causes(v: &Value) -> Result<&[Value], &'static str> {
-    let causes = match v.get("details") {
+    let causes = match v.get_folded("details") {
         None | Some(Value::Null) => return Ok(&[]),
-        Some(d @ Value::Object(_)) => d.get("causes"),
+        Some(d @ Value::Object(_)) => d.get_folded("causes"),
         Some(_) => return Err("details must be an object"),
     };
     match causes {
         None | Some(Value::Null) => Ok(&[]),
-        Some(Value::Array(items)) if items.iter().all(|c| matches!(c, Value::Object(_))) => {
+        Some(Value::Array(items))
+            if items
+                .iter()
+                .all(|c| matches!(c, Value::Object(_) | Value::Null)) =>
+        {
             Ok(items)
         }
         Some(_) => Err("details.causes must be an array of objects"),
@@ -253,6 +259,18 @@ mod tests {
         two_statuses: r#"{"status":"Success"}{"status":"Success"}"# => Err(ErrorCode::ProtocolError);
         wrong_type: r#"{"status":1}"# => Err(ErrorCode::ProtocolError);
         array: "[]" => Err(ErrorCode::ProtocolError);
+        // Valid but unusual JSON, decoded as Go's encoding/json (which client-go uses) does.
+        whitespace_everywhere: " \r\n\t{ \"metadata\" : { } ,\n \"status\" :\t\"Success\" }\r\n" => Ok(ExitStatus::Success);
+        escaped_key: r#"{"st\u0061tus":"Success"}"# => Ok(ExitStatus::Success);
+        extra_fields: r#"{"kind":"Status","apiVersion":"v1","metadata":{"resourceVersion":""},"status":"Failure","reason":"NonZeroExitCode","details":{"name":"x","kind":"pods","retryAfterSeconds":0,"causes":[{"reason":"ExitCode","message":"3","field":""}]},"code":500,"x":[1.5e3,true,null]}"# => Ok(nonzero(3, ""));
+        keys_in_any_case: r#"{"Status":"Failure","REASON":"NonZeroExitCode","Message":"m","Details":{"Causes":[{"Reason":"ExitCode","MESSAGE":"5"}]}}"# => Ok(nonzero(5, "m"));
+        last_key_in_any_case_wins: r#"{"status":"Success","Status":"Failure","reason":"InternalError","Code":503}"# => Ok(failure("InternalError", "", Some(503)));
+        null_cause_is_an_empty_cause: r#"{"status":"Failure","reason":"NonZeroExitCode","details":{"causes":[null,{"reason":"ExitCode","message":"4"}]}}"# => Ok(nonzero(4, ""));
+        exit_code_first_exit_cause_wins: r#"{"status":"Failure","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"2"},{"reason":"ExitCode","message":"9"}]}}"# => Ok(nonzero(2, ""));
+        exit_code_case_sensitive_value: r#"{"status":"Failure","reason":"NonZeroExitCode","details":{"causes":[{"reason":"exitcode","message":"2"}]}}"# => Err(ErrorCode::ProtocolError);
+        status_value_case_sensitive: r#"{"status":"success"}"# => Err(ErrorCode::ProtocolError);
+        code_as_number_with_exponent: r#"{"status":"Failure","reason":"X","code":5e2}"# => Err(ErrorCode::ProtocolError);
+        code_minus_zero: r#"{"status":"Failure","reason":"X","code":-0}"# => Ok(failure("X", "", Some(0)));
     }
 
     #[test]

@@ -17,8 +17,11 @@ pub const BEARER_PROTOCOL_PREFIX: &str = "base64url.bearer.authorization.k8s.io.
 pub struct BearerToken(String);
 
 impl BearerToken {
-    /// Wraps a token; an empty token is [`ErrorCode::InvalidOptions`].
+    /// Wraps a token, without surrounding ASCII whitespace (a pasted token often ends with
+    /// a newline, which the server would take as part of it: `Unauthorized`). An empty or
+    /// blank token is [`ErrorCode::InvalidOptions`].
     pub fn new(token: &str) -> Result<BearerToken, Error> {
+        let token = token.trim_matches(|c: char| c.is_ascii_whitespace());
         if token.is_empty() {
             return Err(Error::new(ErrorCode::InvalidOptions, "the token is empty"));
         }
@@ -86,6 +89,26 @@ mod tests {
             BearerToken::new("").unwrap_err().code(),
             ErrorCode::InvalidOptions
         );
+        for blank in [" ", "\n", " \t\r\n "] {
+            assert_eq!(
+                BearerToken::new(blank).unwrap_err().code(),
+                ErrorCode::InvalidOptions
+            );
+        }
+    }
+
+    #[test]
+    fn surrounding_whitespace_is_not_part_of_the_token() {
+        // A token pasted with its newline (`kubectl create token` output, a token file):
+        // the API server trims the Authorization header, but not the subprotocol.
+        for pasted in ["abc\n", " abc", "\tabc\r\n"] {
+            let t = BearerToken::new(pasted).unwrap();
+            assert_eq!(
+                t.subprotocol(),
+                "base64url.bearer.authorization.k8s.io.YWJj"
+            );
+            assert_eq!(t.expose(), "abc");
+        }
     }
 
     #[test]

@@ -23,7 +23,7 @@ const FRAME_SEEDS: &[(&str, &[u8])] = seeds!("frame_decoder": "stdout", "readine
 const STATUS_SEEDS: &[(&str, &[u8])] = seeds!("status_parser": "success.json", "exit42.json",
     "internal.json", "truncated.json", "resize.json", "escapes.json");
 const SESSION_SEEDS: &[(&str, &[u8])] = seeds!("session": "v5_exit0", "v4_exit42", "v4_lost",
-    "base64", "v1_success", "malformed", "stall", "tty_resize");
+    "base64", "v1_success", "malformed", "stall", "tty_resize", "status_no_close");
 
 /// xorshift64*: small, deterministic, the same on every target.
 struct Rng(u64);
@@ -157,4 +157,9 @@ fn session_seeds_end_as_named() {
     assert_eq!(failed("v4_lost"), ErrorCode::ConnectionLost);
     assert_eq!(failed("malformed"), ErrorCode::ProtocolError);
     assert_eq!(failed("stall"), ErrorCode::Timeout);
+    // A status, then the server never closes: the close wait ends it with the status.
+    assert_eq!(
+        end("status_no_close"),
+        Some(Event::Exited(ExitStatus::Success))
+    );
 }

@@ -573,3 +573,136 @@ fn large_output_in_many_frames() {
         assert_eq!(p.exit_status(), ExitStatus::Success);
     }
 }
+
+/// A status arrives but the server (or a proxy) never closes the socket: the session must
+/// still end, with that status, and close the socket itself.
+#[test]
+fn status_without_close_exits_after_the_close_wait() {
+    for (protocol, offer) in every_protocol() {
+        for glue in GLUES {
+            let mut p = Pair::new(
+                SessionConfig {
+                    status_close_timeout_ms: Some(3000.0),
+                    ..config(&offer, false, false)
+                },
+                glue,
+            );
+            p.now = 100.0;
+            p.open(protocol.name());
+            p.recv(Channel::Stdout, b"out\n");
+            let status = if protocol.status_is_json() {
+                exit_json(7)
+            } else {
+                b"error executing remote command: boom".to_vec()
+            };
+            p.recv(Channel::Error, &status);
+            assert_eq!(p.session.phase(), Phase::Closing);
+            p.advance(2999.0);
+            assert_eq!(
+                p.end(),
+                None,
+                "{protocol:?} {glue:?}: still waiting for the close"
+            );
+            // Late output (a runtime may send it after the status) restarts the wait.
+            p.recv(Channel::Stdout, b"late\n");
+            p.advance(2999.0);
+            assert_eq!(
+                p.end(),
+                None,
+                "{protocol:?} {glue:?}: output restarted the wait"
+            );
+            p.advance(3001.0);
+            let s = p.exit_status();
+            if protocol.status_is_json() {
+                assert_eq!(s.exit_code(), Some(7), "{protocol:?} {glue:?}");
+            } else {
+                assert_eq!(s.message(), Some("error executing remote command: boom"));
+            }
+            assert_eq!(p.stdout, b"out\nlate\n");
+            assert_eq!(
+                p.take_sent(),
+                vec![Transmit::Close {
+                    code: close_code::NORMAL,
+                    reason: "exited".into()
+                }],
+                "{protocol:?} {glue:?}: the session closes the socket itself"
+            );
+            assert_eq!(p.session.poll_timeout(), None);
+            // The close that follows changes nothing.
+            p.close(1000);
+            assert_eq!(p.exit_status(), s);
+        }
+    }
+}
+
+#[test]
+fn status_close_wait_is_on_by_default_and_can_be_off() {
+    for glue in GLUES {
+        let mut p = Pair::new(config(V5_V4, false, false), glue);
+        p.open("v5.channel.k8s.io");
+        p.recv_binary(&[b"\x03", SUCCESS].concat());
+        p.advance(60_000.0);
+        assert_eq!(
+            p.exit_status(),
+            ExitStatus::Success,
+            "{glue:?}: default wait"
+        );
+        // Off: wait for the close as client-go does, however long it takes.
+        let mut p = Pair::new(
+            SessionConfig {
+                status_close_timeout_ms: None,
+                ..config(V5_V4, false, false)
+            },
+            glue,
+        );
+        p.open("v5.channel.k8s.io");
+        p.recv_binary(&[b"\x03", SUCCESS].concat());
+        assert_eq!(p.session.poll_timeout(), None);
+        p.advance(3_600_000.0);
+        assert_eq!(p.end(), None);
+        p.close(1000);
+        assert_eq!(p.exit_status(), ExitStatus::Success);
+    }
+}
+
+#[test]
+fn incomplete_status_and_silence_is_a_protocol_error() {
+    for glue in GLUES {
+        let mut p = Pair::new(
+            SessionConfig {
+                status_close_timeout_ms: Some(1000.0),
+                ..config(V5_V4, false, false)
+            },
+            glue,
+        );
+        p.open("v4.channel.k8s.io");
+        p.recv_binary(b"\x03{\"metadata\":{},\"sta");
+        p.advance(999.0);
+        assert_eq!(p.end(), None);
+        // The rest of the status arrives in time: it restarts the wait, then exits.
+        p.recv_binary(b"\x03tus\":\"Success\"}");
+        p.advance(1000.0);
+        assert_eq!(p.exit_status(), ExitStatus::Success);
+        // Never completed: a protocol error that closes the socket.
+        let mut p = Pair::new(
+            SessionConfig {
+                status_close_timeout_ms: Some(1000.0),
+                ..config(V5_V4, false, false)
+            },
+            glue,
+        );
+        p.open("v5.channel.k8s.io");
+        p.recv_binary(b"\x03{\"status\":");
+        p.advance(1000.0);
+        let e = p.failure();
+        assert_eq!(e.code(), ErrorCode::ProtocolError);
+        assert!(e.message().contains("did not close"), "{e}");
+        assert_eq!(
+            p.take_sent(),
+            vec![Transmit::Close {
+                code: close_code::PROTOCOL_ERROR,
+                reason: "protocol error".into()
+            }]
+        );
+    }
+}

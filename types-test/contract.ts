@@ -28,6 +28,8 @@ assertType<Equal<ExecSession["exit"], Promise<ExitStatus>>>(true);
 assertType<Equal<ReturnType<ExecSession["closeStdin"]>, Promise<void>>>(true);
 assertType<Equal<ReturnType<ExecSession["close"]>, void>>(true);
 assertType<Equal<Parameters<ExecSession["resize"]>, [cols: number, rows: number]>>(true);
+assertType<Equal<Parameters<ExecSession["onStdout"]>, [callback: (chunk: Uint8Array) => void]>>(true);
+assertType<Equal<ReturnType<ExecSession["onStderr"]>, Promise<void>>>(true);
 assertType<Equal<ExitStatus["exitCode"], number | null>>(true);
 assertType<Equal<ExitStatus["success"], boolean>>(true);
 assertType<
@@ -73,6 +75,11 @@ export async function typical(term: { write(data: Uint8Array): void }): Promise<
     protocols: ["v5.channel.k8s.io", "v4.channel.k8s.io"],
     terminalSize: { cols: 80, rows: 24 },
     signal: controller.signal,
+    preflight: true,
+    allowInsecureToken: false,
+    readyTimeout: 10000,
+    connectTimeout: 5000,
+    keepalive: 30000,
   };
   try {
     const session = await exec(options);
@@ -131,6 +138,8 @@ export async function wrong(): Promise<void> {
   await exec({ namespace: "default", pod: "p", command: ["ls"], terminalSize: { cols: 80 } });
   // @ts-expect-error: unknown option
   await exec({ namespace: "default", pod: "p", command: ["ls"], colour: true });
+  // @ts-expect-error: timeouts are milliseconds (numbers)
+  await exec({ namespace: "default", pod: "p", command: ["ls"], connectTimeout: "5s" });
   // @ts-expect-error: attach has no command
   await attach({ namespace: "default", pod: "p", command: ["ls"] });
   // @ts-expect-error: signal must be an AbortSignal

@@ -19,6 +19,18 @@ const P = cfg.quick
   : { reps: 7, bulk: 256 * MiB, small: 100000, rtt: 2000, rttWarm: 200, b64: 128 * MiB, memBytes: 1024 * MiB, memSessions: 100 };
 if (cfg.reps) P.reps = cfg.reps;
 
+// EXPERIMENT (--experiments): timestamps of the last WebSocket send and message event, to split
+// a round trip into write → send, send → message event, message event → read.
+const TRACE = { send: 0, recv: 0, on: !!cfg.experiments };
+if (TRACE.on) {
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (d) { TRACE.send = performance.now(); return send.call(this, d); };
+  const Orig = WebSocket;
+  globalThis.WebSocket = class extends Orig {
+    constructor(u, p) { super(u, p); this.addEventListener('message', () => { TRACE.recv = performance.now(); }); }
+  };
+}
+
 // ---- the clients -----------------------------------------------------------------------------
 let wasm = null, wasmExports = null, wasmError = null;
 try {
@@ -56,14 +68,23 @@ async function streamRoundTrips(execFn, o, count, warmup) {
   const r = s.stdout.getReader();
   const b = new Uint8Array([0x61]);
   const samples = [];
+  const parts = TRACE.on ? [[], [], []] : null;
   for (let i = 0; i < warmup + count; i++) {
     const t0 = performance.now();
     const wp = w.write(b);
     const { value, done } = await r.read();
-    const dt = performance.now() - t0;
+    const t1 = performance.now();
+    const dt = t1 - t0;
     if (done || value.byteLength !== 1) throw new Error('echo: unexpected ' + (done ? 'end' : value.byteLength + ' bytes'));
     await wp;
-    if (i >= warmup) samples.push(dt);
+    if (i >= warmup) {
+      samples.push(dt);
+      if (parts) { parts[0].push(TRACE.send - t0); parts[1].push(TRACE.recv - TRACE.send); parts[2].push(t1 - TRACE.recv); }
+    }
+  }
+  if (parts) {
+    const m = (a) => { const x = [...a].sort((p, q) => p - q); return (x[x.length >> 1] * 1000).toFixed(0); };
+    await log(`trace: write→send ${m(parts[0])} µs, send→message ${m(parts[1])} µs, message→read ${m(parts[2])} µs (medians)`);
   }
   w.releaseLock();
   await s.closeStdin();
@@ -85,6 +106,14 @@ const CLIENTS = {
   },
 };
 if (cfg.experiments) {
+  CLIENTS['js-coalesce-nocopy'] = {
+    receive: (o, bytes, onChunk) => streamReceive(jsref.exec, { ...o, coalesce: 'nocopy' }, bytes, onChunk),
+    roundTrips: (o, c, w) => streamRoundTrips(jsref.exec, { ...o, coalesce: 'nocopy' }, c, w),
+  };
+  CLIENTS['raw-view'] = {
+    receive: (o, bytes) => raw.receive({ ...o, view: true }, bytes),
+    roundTrips: (o, c, w) => raw.roundTrips(o, c, w),
+  };
   CLIENTS['js-coalesce'] = {
     receive: (o, bytes, onChunk) => streamReceive(jsref.exec, { ...o, coalesce: true }, bytes, onChunk),
     roundTrips: (o, c, w) => streamRoundTrips(jsref.exec, { ...o, coalesce: true }, c, w),
@@ -96,6 +125,17 @@ if (wasm) {
     roundTrips: (o, c, w) => streamRoundTrips(wasm.exec, o, c, w),
   };
 }
+for (const v of cfg.variants ? cfg.variants.split(',') : []) {
+  try {
+    const m = await import(`/pkg-${v}/kube_exec_wasm.js`);
+    await m.default();
+    CLIENTS[`kube-exec-wasm@${v}`] = {
+      receive: (o, bytes, onChunk) => streamReceive(m.exec, o, bytes, onChunk),
+      roundTrips: (o, c, w) => streamRoundTrips(m.exec, o, c, w),
+    };
+  } catch (e) { await log(`variant ${v}: ${e}`); }
+}
+if (cfg.clients) for (const k of Object.keys(CLIENTS)) if (!cfg.clients.split(',').includes(k)) delete CLIENTS[k];
 const names = Object.keys(CLIENTS);
 const orderFor = (rep) => names.map((_, i) => names[(i + rep) % names.length]);
 
@@ -163,9 +203,9 @@ async function memory(id) {
   for (const name of names) {
     // One long session of memBytes.
     const before = await measureMemory();
-    let peakHeap = before.jsHeap, peakWasm = before.wasm;
+    let peakHeap = null, peakWasm = before.wasm;
     const sample = () => {
-      if (performance.memory) peakHeap = Math.max(peakHeap, performance.memory.usedJSHeapSize);
+      if (performance.memory) peakHeap = Math.max(peakHeap ?? 0, performance.memory.usedJSHeapSize);
       const w = wasmMemory(); if (w !== null) peakWasm = Math.max(peakWasm, w);
     };
     let error = null;

@@ -26,12 +26,13 @@ const toBase64 = typeof Uint8Array.prototype.toBase64 === 'function'
 // EXPERIMENT (bench option `coalesce`, not part of the reference client): output that arrives
 // in a burst (less than 1 ms after the previous message) is held and handed over in the next
 // task, merged into one chunk (views over 16 KiB pass as they are): fewer stream chunks.
-function coalescer(enqueue) {
+function coalescer(enqueue, nocopy) {
   let pending = [], bytes = 0, scheduled = false, last = -1e9;
   const ch = new MessageChannel();
   const flush = () => {
     scheduled = false;
     if (pending.length === 1) enqueue(pending[0]);
+    else if (pending.length > 1 && nocopy) enqueue({ byteLength: bytes });
     else if (pending.length > 1) {
       const all = new Uint8Array(bytes); let at = 0;
       for (const v of pending) { all.set(v, at); at += v.length; }
@@ -95,7 +96,7 @@ export function exec(o) {
       write(chunk) { send(STDIN, typeof chunk === 'string' ? enc.encode(chunk) : chunk); },
     });
 
-    const toStdout = o.coalesce ? coalescer((v) => out.enqueue(v)) : (v) => out.enqueue(v);
+    const toStdout = o.coalesce ? coalescer((v) => out.enqueue(v), o.coalesce === 'nocopy') : (v) => out.enqueue(v);
     const deliver = (ch, payload) => {
       if (payload.length === 0) return; // readiness, or nothing
       if (ch === STDOUT) toStdout(payload);

@@ -26,12 +26,28 @@ export async function receive(o, bytes) {
   const reached = new Promise((r) => { done = r; });
   const ws = await open(o);
   const text = o.protocols && o.protocols[0].includes('base64');
-  if (text) {
+  if (text && o.view) {
+    // EXPERIMENT (bench --experiments): decode each payload with Uint8Array.fromBase64.
+    ws.onmessage = (ev) => {
+      const s = ev.data;
+      msgs++;
+      if (s.length > 1) n += Uint8Array.fromBase64(s.substring(1)).byteLength;
+      if (n >= bytes && !tEnd) { tEnd = performance.now(); done(); }
+    };
+  } else if (text) {
     // base64 raw: count the decoded length from the text length alone (no decoding).
     ws.onmessage = (ev) => {
       const s = ev.data, len = s.length;
       msgs++;
       if (len > 1) n += ((len - 1) >> 2) * 3 - (s.charCodeAt(len - 1) === 61 ? (s.charCodeAt(len - 2) === 61 ? 2 : 1) : 0);
+      if (n >= bytes && !tEnd) { tEnd = performance.now(); done(); }
+    };
+  } else if (o.view) {
+    // EXPERIMENT (bench --experiments): also read the channel byte and make the payload view.
+    ws.onmessage = (ev) => {
+      const d = ev.data;
+      msgs++;
+      if (new Uint8Array(d, 0, 1)[0] === 1) n += new Uint8Array(d, 1).byteLength;
       if (n >= bytes && !tEnd) { tEnd = performance.now(); done(); }
     };
   } else {

@@ -17,7 +17,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 /// A running main process.
 pub struct MainProcess {
     input: mpsc::Sender<Input>,
-    output: broadcast::Sender<Bytes>,
+    output: broadcast::Sender<(u8, Bytes)>,
     exited: watch::Receiver<bool>,
     tty: bool,
     stdin: bool,
@@ -29,7 +29,7 @@ pub struct Hub {
     procs: Mutex<HashMap<String, Arc<MainProcess>>>,
 }
 
-type Joined = (Arc<MainProcess>, broadcast::Receiver<Bytes>);
+type Joined = (Arc<MainProcess>, broadcast::Receiver<(u8, Bytes)>);
 
 impl Hub {
     /// Joins the container's main process, starting it if it is not running.
@@ -63,7 +63,7 @@ impl Hub {
             stderr: !container.tty,
         };
         let spawned = process::spawn(&spec)?;
-        let (out_tx, out_rx) = broadcast::channel::<Bytes>(1024);
+        let (out_tx, out_rx) = broadcast::channel::<(u8, Bytes)>(1024);
         let (exit_tx, exit_rx) = watch::channel(false);
         let process::Spawned {
             mut child,
@@ -77,11 +77,12 @@ impl Hub {
             let Some(mut r) = r else { continue };
             let tx = out_tx.clone();
             pumps.push(tokio::spawn(async move {
-                while let Ok(Some(buf)) =
+                while let Ok(Some(chunk)) =
                     process::read_chunk(&mut *r, channel, crate::session::CHUNK).await
                 {
+                    let payload = chunk.0.freeze().slice(wire::MAX_HEADER + 1..);
                     // No receivers (nobody attached) is fine: the output is dropped.
-                    let _ = tx.send(buf);
+                    let _ = tx.send((channel, payload));
                 }
             }));
         }
@@ -123,16 +124,16 @@ pub async fn run(
     };
     let mut exited = proc.exited.clone();
     let mut stdin_open = streams.stdin && proc.stdin;
-    let wants = |buf: &Bytes| match buf.first() {
-        Some(&wire::STDOUT) => streams.stdout,
-        Some(&wire::STDERR) => streams.stderr,
+    let wants = |channel: u8| match channel {
+        wire::STDOUT => streams.stdout,
+        wire::STDERR => streams.stderr,
         _ => false,
     };
     loop {
         tokio::select! {
             out = output.recv() => match out {
-                Ok(buf) => {
-                    if wants(&buf) && !conn.prefixed(buf).await {
+                Ok((channel, payload)) => {
+                    if wants(channel) && !conn.data(channel, &payload).await {
                         return Ending::Gone;
                     }
                 }
@@ -167,8 +168,8 @@ pub async fn run(
     }
     // The main process ended: pass on what it wrote last, then report Success (attach never
     // reports an exit code).
-    while let Ok(buf) = output.try_recv() {
-        if wants(&buf) && !conn.prefixed(buf).await {
+    while let Ok((channel, payload)) = output.try_recv() {
+        if wants(channel) && !conn.data(channel, &payload).await {
             return Ending::Gone;
         }
     }

@@ -13,7 +13,6 @@ pub mod process;
 pub mod scripted;
 pub mod server;
 pub mod session;
-pub mod spool;
 pub mod status;
 pub mod tls;
 pub mod wire;
@@ -213,27 +212,26 @@ pub async fn run(args: Args) -> Result<(), String> {
                 .timer(TokioTimer::new())
                 .header_read_timeout(Duration::from_secs(30));
             let result = match acceptor {
-                Some(acceptor) => match tokio::time::timeout(
-                    Duration::from_secs(10),
-                    acceptor.accept(stream),
-                )
-                .await
-                {
-                    Ok(Ok(tls_stream)) => {
-                        builder
-                            .serve_connection(TokioIo::new(tls_stream), service)
-                            .with_upgrades()
-                            .await
+                Some(acceptor) => {
+                    match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
+                        .await
+                    {
+                        Ok(Ok(tls_stream)) => {
+                            builder
+                                .serve_connection(TokioIo::new(tls_stream), service)
+                                .with_upgrades()
+                                .await
+                        }
+                        Ok(Err(e)) => {
+                            log!("tls handshake with {peer} failed: {e}");
+                            return;
+                        }
+                        Err(_) => {
+                            log!("tls handshake with {peer} timed out");
+                            return;
+                        }
                     }
-                    Ok(Err(e)) => {
-                        log!("tls handshake with {peer} failed: {e}");
-                        return;
-                    }
-                    Err(_) => {
-                        log!("tls handshake with {peer} timed out");
-                        return;
-                    }
-                },
+                }
                 None => {
                     builder
                         .serve_connection(TokioIo::new(stream), service)

@@ -1,8 +1,8 @@
 //! Real processes: spawned from argv (no shell), on pipes or on a PTY, each in its own process
 //! group so that the whole group can be killed when the client leaves.
 
-use crate::wire::TermSize;
-use bytes::{Bytes, BytesMut};
+use crate::wire::{self, TermSize};
+use bytes::Bytes;
 use std::collections::BTreeMap;
 use std::os::fd::AsRawFd;
 use std::path::Path;
@@ -142,6 +142,14 @@ fn base_env(cmd: &mut tokio::process::Command, spec: &Spec<'_>) {
     cmd.env("HOSTNAME", spec.hostname);
     for (k, v) in spec.env {
         cmd.env(k, v);
+    }
+    // If the server dies without cleaning up (SIGKILL), its children go with it.
+    // SAFETY: prctl is async-signal-safe; the closure allocates nothing.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
     }
 }
 
@@ -292,18 +300,17 @@ impl AsyncRead for PtyReader {
     }
 }
 
-/// Reads one chunk into a fresh buffer that already holds `prefix` (the channel byte), so the
-/// frame needs no second copy. `Ok(None)` at EOF.
+/// Reads one chunk into a fresh buffer laid out for a frame ([`wire::Chunk`]), so that the
+/// output needs no second copy. `Ok(None)` at EOF.
 pub async fn read_chunk<R: AsyncRead + Unpin + ?Sized>(
     r: &mut R,
-    prefix: u8,
+    channel: u8,
     max: usize,
-) -> std::io::Result<Option<Bytes>> {
-    let mut buf = BytesMut::with_capacity(max + 1);
-    buf.extend_from_slice(&[prefix]);
-    let n = r.read_buf(&mut buf).await?;
+) -> std::io::Result<Option<wire::Chunk>> {
+    let mut chunk = wire::Chunk::new(channel, max);
+    let n = r.read_buf(&mut chunk.0).await?;
     if n == 0 {
         return Ok(None);
     }
-    Ok(Some(buf.freeze()))
+    Ok(Some(chunk))
 }

@@ -2,12 +2,12 @@
 //! (`--bench`).
 
 use crate::pods::Fault;
-use crate::session::{to_message, Conn, Ending, Event, Streams};
+use crate::session::{Conn, Ending, Event, Streams};
 use crate::status::Outcome;
 use crate::wire::{self, Subprotocol};
+use bytes::Bytes;
 use std::collections::HashMap;
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::Message;
 
 /// Waits until the client leaves.
 async fn until_gone(events: &mut mpsc::Receiver<Event>) -> Ending {
@@ -55,12 +55,12 @@ pub async fn fault(
             }
             Fault::Malformed => {
                 // A frame on channel 7, which does not exist.
-                let m = if conn.proto.is_base64() {
-                    Message::Text("7QQ==".into())
+                let f = if conn.proto.is_base64() {
+                    wire::frame(wire::OP_TEXT, b"7QQ==")
                 } else {
-                    Message::Binary(vec![0x07, 0x41].into())
+                    wire::frame(wire::OP_BINARY, &[0x07, 0x41])
                 };
-                conn.raw(m).await;
+                conn.frame(f).await;
                 Ending::Status(Outcome::Success)
             }
             Fault::BadStatus => {
@@ -94,7 +94,7 @@ pub async fn fault(
 /// they fit a memory budget; beyond it, frames are copied out of one precomputed pattern.
 struct Frames {
     proto: Subprotocol,
-    cache: HashMap<(u8, usize), Message>,
+    cache: HashMap<(u8, usize), Bytes>,
     budget: usize,
     /// `pattern[i] == pattern_byte(i)`, long enough for any phase plus the longest frame.
     pattern: Vec<u8>,
@@ -110,7 +110,7 @@ impl Frames {
         }
     }
 
-    fn get(&mut self, offset: u64, len: usize) -> Message {
+    fn get(&mut self, offset: u64, len: usize) -> Bytes {
         let phase = (offset % 251) as u8;
         if let Some(m) = self.cache.get(&(phase, len)) {
             return m.clone();
@@ -120,7 +120,7 @@ impl Frames {
         }
         let start = usize::from(phase);
         let payload = &self.pattern[start..start + len];
-        let m = to_message(wire::encode(self.proto, wire::STDOUT, payload));
+        let m = wire::encode(self.proto, wire::STDOUT, payload);
         if self.budget >= len {
             self.budget -= len;
             self.cache.insert((phase, len), m.clone());
@@ -137,7 +137,7 @@ async fn bulk(conn: &Conn, total: u64, frame: usize) -> bool {
     let mut offset = 0u64;
     while offset < total {
         let len = (total - offset).min(frame as u64) as usize;
-        if !conn.raw(frames.get(offset, len)).await {
+        if !conn.frame(frames.get(offset, len)).await {
             return false;
         }
         offset += len as u64;
@@ -206,7 +206,7 @@ pub async fn bench(
             let mut frames = Frames::new(conn.proto);
             let send_all = async {
                 for i in 0..count {
-                    if !conn.raw(frames.get(i, 1)).await {
+                    if !conn.frame(frames.get(i, 1)).await {
                         return false;
                     }
                 }

@@ -17,8 +17,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
-use tokio_tungstenite::WebSocketStream;
 
 pub type Body = Full<Bytes>;
 
@@ -493,39 +491,38 @@ async fn stream(
                 return;
             }
         };
-        let config = WebSocketConfig::default()
-            .max_message_size(Some(wire::MAX_MESSAGE))
-            .max_frame_size(Some(wire::MAX_MESSAGE));
-        let ws = WebSocketStream::from_raw_socket(
-            crate::spool::Spool::new(TokioIo::new(upgraded)),
-            Role::Server,
-            Some(config),
+        let ending = session::run(
+            TokioIo::new(upgraded),
+            proto,
+            move |conn, events| async move {
+                if !container.running {
+                    conn.ready(streams).await;
+                    return Ending::Status(Outcome::Translator(format!(
+                        "unable to upgrade connection: {not_running}"
+                    )));
+                }
+                match (pod.behavior, kind) {
+                    (Behavior::Fault(f), _) => {
+                        crate::scripted::fault(conn, events, f, streams).await
+                    }
+                    (Behavior::Bench, _) => {
+                        crate::scripted::bench(conn, events, argv, streams).await
+                    }
+                    (Behavior::Process, Kind::Exec) => {
+                        if !conn.ready(streams).await {
+                            return Ending::Gone;
+                        }
+                        crate::exec::run(conn, events, pod, argv, streams).await
+                    }
+                    (Behavior::Process, Kind::Attach) => {
+                        if !conn.ready(streams).await {
+                            return Ending::Gone;
+                        }
+                        crate::attach::run(conn, events, hub, pod, container, streams).await
+                    }
+                }
+            },
         )
-        .await;
-        let ending = session::run(ws, proto, move |conn, events| async move {
-            if !container.running {
-                conn.ready(streams).await;
-                return Ending::Status(Outcome::Translator(format!(
-                    "unable to upgrade connection: {not_running}"
-                )));
-            }
-            match (pod.behavior, kind) {
-                (Behavior::Fault(f), _) => crate::scripted::fault(conn, events, f, streams).await,
-                (Behavior::Bench, _) => crate::scripted::bench(conn, events, argv, streams).await,
-                (Behavior::Process, Kind::Exec) => {
-                    if !conn.ready(streams).await {
-                        return Ending::Gone;
-                    }
-                    crate::exec::run(conn, events, pod, argv, streams).await
-                }
-                (Behavior::Process, Kind::Attach) => {
-                    if !conn.ready(streams).await {
-                        return Ending::Gone;
-                    }
-                    crate::attach::run(conn, events, hub, pod, container, streams).await
-                }
-            }
-        })
         .await;
         let how = match &ending {
             Ending::Status(Outcome::Success) => "success".to_string(),

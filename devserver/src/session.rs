@@ -1,20 +1,22 @@
 //! One upgraded exec/attach WebSocket: a reader task that decodes the client's frames into
-//! events, a writer task that owns the socket's send half, and a backend (real process, shared
-//! main process, fault script, bench generator) between them.
+//! events (tungstenite, reading only), a writer task that alone writes to the socket (complete
+//! frames built in [`wire`]), and a backend (real process, shared main process, fault script,
+//! bench generator) between them.
 
 use crate::process::{self, Input};
 use crate::status::{self, Outcome};
-use crate::wire::{self, Inbound, Outbound, Subprotocol, TermSize};
+use crate::wire::{self, Inbound, Subprotocol, TermSize};
 use bytes::Bytes;
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::{mpsc, oneshot};
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::sync::{mpsc, oneshot, Notify};
+use tokio_tungstenite::tungstenite::error::ProtocolError;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
@@ -56,33 +58,36 @@ pub enum Ending {
     Drop,
 }
 
+/// What the writer task sends.
+enum Out {
+    /// A complete WebSocket frame.
+    Frame(Bytes),
+    /// A close frame; nothing is written after it.
+    Close(u16, &'static str),
+}
+
 /// The send side, shared by the backend's tasks.
 #[derive(Clone)]
 pub struct Conn {
     pub proto: Subprotocol,
-    tx: mpsc::Sender<Message>,
+    tx: mpsc::Sender<Out>,
 }
 
 impl Conn {
-    /// Sends a ready message; false once the socket is gone.
-    pub async fn raw(&self, m: Message) -> bool {
-        self.tx.send(m).await.is_ok()
+    /// Sends a complete frame as built by [`wire::frame`] / [`wire::encode`]; false once the
+    /// socket is gone.
+    pub async fn frame(&self, f: Bytes) -> bool {
+        self.tx.send(Out::Frame(f)).await.is_ok()
     }
 
     /// Sends `payload` on `channel`.
     pub async fn data(&self, channel: u8, payload: &[u8]) -> bool {
-        self.raw(to_message(wire::encode(self.proto, channel, payload)))
-            .await
+        self.frame(wire::encode(self.proto, channel, payload)).await
     }
 
-    /// Sends a buffer whose first byte is already the channel (no copy on binary protocols).
-    pub async fn prefixed(&self, buf: Bytes) -> bool {
-        if self.proto.is_base64() {
-            let channel = buf[0];
-            self.data(channel, &buf[1..]).await
-        } else {
-            self.raw(Message::Binary(buf)).await
-        }
+    /// Sends a chunk read from a process (no copy on binary protocols).
+    pub async fn chunk(&self, c: wire::Chunk) -> bool {
+        self.frame(c.into_frame(self.proto)).await
     }
 
     /// The readiness frame: an empty payload on the lowest writable channel served.
@@ -105,33 +110,81 @@ impl Conn {
     }
 
     pub async fn close(&self, code: u16, reason: &'static str) -> bool {
-        self.raw(Message::Close(Some(CloseFrame {
-            code: CloseCode::from(code),
-            reason: reason.into(),
-        })))
-        .await
+        self.tx.send(Out::Close(code, reason)).await.is_ok()
     }
 }
 
-pub fn to_message(o: Outbound) -> Message {
-    match o {
-        Outbound::Binary(b) => Message::Binary(b),
-        Outbound::Text(t) => Message::Text(t.into()),
+/// Frames tungstenite wants to send (pongs, the reply to the client's close): queued here and
+/// written by the writer task, which alone writes to the socket.
+#[derive(Default)]
+struct Control {
+    queue: Mutex<Vec<u8>>,
+    notify: Notify,
+}
+
+/// What tungstenite reads from and "writes" to: the socket's read half, and the control queue.
+struct ReaderIo<R> {
+    read: R,
+    control: Arc<Control>,
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for ReaderIo<R> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.read).poll_read(cx, buf)
+    }
+}
+
+impl<R: Unpin> AsyncWrite for ReaderIo<R> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        if let Ok(mut q) = self.control.queue.lock() {
+            q.extend_from_slice(data);
+        }
+        self.control.notify.notify_one();
+        Poll::Ready(Ok(data.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
     }
 }
 
 /// Runs a session on an upgraded socket: `backend` gets the send side and the client's events.
-pub async fn run<S, F, Fut>(ws: WebSocketStream<S>, proto: Subprotocol, backend: F) -> Ending
+pub async fn run<S, F, Fut>(io: S, proto: Subprotocol, backend: F) -> Ending
 where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: AsyncRead + AsyncWrite + Send + 'static,
     F: FnOnce(Conn, mpsc::Receiver<Event>) -> Fut,
     Fut: std::future::Future<Output = Ending>,
 {
-    let (sink, stream) = ws.split();
-    let (tx, rx) = mpsc::channel::<Message>(16);
-    let mut writer = tokio::spawn(write_loop(sink, rx));
+    let (read, write) = tokio::io::split(io);
+    let control = Arc::new(Control::default());
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(wire::MAX_MESSAGE))
+        .max_frame_size(Some(wire::MAX_MESSAGE));
+    let ws = WebSocketStream::from_raw_socket(
+        ReaderIo {
+            read,
+            control: control.clone(),
+        },
+        Role::Server,
+        Some(config),
+    )
+    .await;
+    let (tx, rx) = mpsc::channel::<Out>(16);
+    let mut writer = tokio::spawn(write_loop(write, rx, control));
     let (ev_tx, ev_rx) = mpsc::channel::<Event>(64);
-    let mut reader = tokio::spawn(read_loop(stream, proto, ev_tx));
+    let mut reader = tokio::spawn(read_loop(ws, proto, ev_tx));
     let conn = Conn { proto, tx };
     let ending = backend(conn.clone(), ev_rx).await;
     match &ending {
@@ -144,6 +197,14 @@ where
         }
         Ending::Gone | Ending::Drop => {}
     }
+    let mut reader_done = false;
+    if matches!(ending, Ending::Gone) {
+        // The client closed: the writer (kept alive by `conn`) still has to send tungstenite's
+        // close reply, which the reader queues as it finishes the handshake.
+        reader_done = tokio::time::timeout(Duration::from_secs(2), &mut reader)
+            .await
+            .is_ok();
+    }
     drop(conn);
     // Let the writer flush what is queued (it ends once every sender is gone).
     if tokio::time::timeout(Duration::from_secs(10), &mut writer)
@@ -152,7 +213,7 @@ where
     {
         writer.abort();
     }
-    if !matches!(ending, Ending::Drop) {
+    if !reader_done && !matches!(ending, Ending::Drop) {
         // Wait briefly for the client's close reply, so the close handshake completes.
         let _ = tokio::time::timeout(Duration::from_secs(2), &mut reader).await;
     }
@@ -160,40 +221,62 @@ where
     ending
 }
 
-async fn write_loop<S>(
-    mut sink: SplitSink<WebSocketStream<S>, Message>,
-    mut rx: mpsc::Receiver<Message>,
-) where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    while let Some(m) = rx.recv().await {
-        let mut closing = matches!(m, Message::Close(_));
-        if sink.feed(m).await.is_err() {
-            return;
-        }
-        // Batch what is already queued into one flush.
-        while !closing {
-            match rx.try_recv() {
-                Ok(m) => {
-                    closing = matches!(m, Message::Close(_));
-                    if sink.feed(m).await.is_err() {
-                        return;
-                    }
-                }
-                Err(_) => break,
-            }
-        }
-        if sink.flush().await.is_err() || closing {
-            return;
-        }
+async fn write_control<W: AsyncWrite + Unpin>(w: &mut W, control: &Control) -> std::io::Result<()> {
+    let pending = match control.queue.lock() {
+        Ok(mut q) => std::mem::take(&mut *q),
+        Err(_) => Vec::new(),
+    };
+    if !pending.is_empty() {
+        w.write_all(&pending).await?;
+        w.flush().await?;
     }
+    Ok(())
 }
 
-async fn read_loop<S>(
-    mut stream: SplitStream<WebSocketStream<S>>,
-    proto: Subprotocol,
-    tx: mpsc::Sender<Event>,
-) where
+async fn write_loop<W: AsyncWrite + Unpin>(
+    mut w: W,
+    mut rx: mpsc::Receiver<Out>,
+    control: Arc<Control>,
+) {
+    let result: std::io::Result<()> = async {
+        loop {
+            let out = tokio::select! {
+                biased;
+                _ = control.notify.notified() => {
+                    write_control(&mut w, &control).await?;
+                    continue;
+                }
+                out = rx.recv() => out,
+            };
+            let Some(mut out) = out else {
+                // Every sender is gone: pass on a pending close reply, then stop.
+                return write_control(&mut w, &control).await;
+            };
+            loop {
+                match out {
+                    Out::Frame(f) => w.write_all(&f).await?,
+                    Out::Close(code, reason) => {
+                        write_control(&mut w, &control).await?;
+                        w.write_all(&wire::close_frame(code, reason)).await?;
+                        return w.flush().await;
+                    }
+                }
+                // Batch what is already queued into one flush.
+                match rx.try_recv() {
+                    Ok(next) => out = next,
+                    Err(_) => break,
+                }
+            }
+            w.flush().await?;
+        }
+    }
+    .await;
+    // A write error means the client is gone; the reader notices it too.
+    let _ = result;
+}
+
+async fn read_loop<S>(mut stream: WebSocketStream<S>, proto: Subprotocol, tx: mpsc::Sender<Event>)
+where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let mut gone_sent = false;
@@ -204,7 +287,10 @@ async fn read_loop<S>(
                 let _ = tx.send(Event::Fatal(1009, "message too big")).await;
                 return;
             }
-            Some(Err(WsError::Protocol(_))) => {
+            // The TCP connection ended without a close frame: the client is simply gone.
+            Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => break,
+            Some(Err(WsError::Protocol(e))) => {
+                crate::server::log!("websocket protocol error from the client: {e}");
                 let _ = tx.send(Event::Fatal(1002, "protocol error")).await;
                 return;
             }
@@ -214,7 +300,7 @@ async fn read_loop<S>(
             Message::Binary(b) => b,
             Message::Text(t) => t.as_bytes(),
             Message::Close(_) => {
-                // Keep reading: tungstenite sends the close reply and then ends the stream.
+                // Keep reading: tungstenite queues the close reply and then ends the stream.
                 if !gone_sent {
                     gone_sent = true;
                     let _ = tx.send(Event::Gone).await;
@@ -234,7 +320,7 @@ async fn read_loop<S>(
             } => {
                 for size in wire::parse_resize(&payload) {
                     if tx.send(Event::Resize(size)).await.is_err() {
-                        return;
+                        break;
                     }
                 }
                 continue;
@@ -252,10 +338,8 @@ async fn read_loop<S>(
                 return;
             }
         };
-        if tx.send(ev).await.is_err() {
-            // Nobody listens any more; keep draining so the close handshake can finish.
-            continue;
-        }
+        // Nobody listening any more is fine: keep draining so the close handshake can finish.
+        let _ = tx.send(ev).await;
     }
     if !gone_sent {
         let _ = tx.send(Event::Gone).await;
@@ -319,10 +403,10 @@ pub fn pump(
     tokio::spawn(async move {
         loop {
             match process::read_chunk(&mut *r, channel, CHUNK).await {
-                Ok(Some(buf)) => {
+                Ok(Some(chunk)) => {
                     progress.chunks.fetch_add(1, Ordering::Relaxed);
                     progress.blocked_on_client.store(true, Ordering::Relaxed);
-                    let ok = conn.prefixed(buf).await;
+                    let ok = conn.chunk(chunk).await;
                     progress.blocked_on_client.store(false, Ordering::Relaxed);
                     if !ok {
                         return;

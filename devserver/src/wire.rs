@@ -215,25 +215,103 @@ pub fn decode_inbound(proto: Subprotocol, msg: &[u8]) -> Inbound {
     }
 }
 
-/// An encoded server → client message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outbound {
-    Binary(Bytes),
-    Text(String),
+// ---- server → client frames ----------------------------------------------------------------
+//
+// The server writes complete WebSocket frames itself (RFC 6455 §5.2: FIN set, never masked,
+// never fragmented), so that output can go from a process's pipe to the socket without another
+// copy; tungstenite only reads.
+
+pub const OP_TEXT: u8 = 0x1;
+pub const OP_BINARY: u8 = 0x2;
+pub const OP_CLOSE: u8 = 0x8;
+/// The longest WebSocket frame header the server writes.
+pub const MAX_HEADER: usize = 10;
+
+/// The header of an unmasked, final frame with a payload of `len` bytes; returns it and its length.
+pub fn frame_header(opcode: u8, len: usize) -> ([u8; MAX_HEADER], usize) {
+    let mut h = [0u8; MAX_HEADER];
+    h[0] = 0x80 | opcode;
+    let n = if len < 126 {
+        h[1] = len as u8;
+        2
+    } else if len <= 0xffff {
+        h[1] = 126;
+        h[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+        4
+    } else {
+        h[1] = 127;
+        h[2..10].copy_from_slice(&(len as u64).to_be_bytes());
+        10
+    };
+    (h, n)
 }
 
-/// Encodes `payload` on `channel` for `proto`.
-pub fn encode(proto: Subprotocol, channel: u8, payload: &[u8]) -> Outbound {
+/// A whole frame: header and payload.
+pub fn frame(opcode: u8, payload: &[u8]) -> Bytes {
+    let (h, n) = frame_header(opcode, payload.len());
+    let mut b = BytesMut::with_capacity(n + payload.len());
+    b.put_slice(&h[..n]);
+    b.put_slice(payload);
+    b.freeze()
+}
+
+/// The frame carrying `payload` on `channel` for `proto`: binary `[channel][payload]`, or text
+/// `digit + base64(payload)` on the base64 protocols.
+pub fn encode(proto: Subprotocol, channel: u8, payload: &[u8]) -> Bytes {
     if proto.is_base64() {
         let mut s = String::with_capacity(1 + payload.len().div_ceil(3) * 4);
         s.push(char::from(b'0' + channel));
         STANDARD.encode_string(payload, &mut s);
-        Outbound::Text(s)
+        frame(OP_TEXT, s.as_bytes())
     } else {
-        let mut b = BytesMut::with_capacity(1 + payload.len());
+        let (h, n) = frame_header(OP_BINARY, 1 + payload.len());
+        let mut b = BytesMut::with_capacity(n + 1 + payload.len());
+        b.put_slice(&h[..n]);
         b.put_u8(channel);
         b.put_slice(payload);
-        Outbound::Binary(b.freeze())
+        b.freeze()
+    }
+}
+
+/// A close frame with `code` and `reason`.
+pub fn close_frame(code: u16, reason: &str) -> Bytes {
+    let mut payload = code.to_be_bytes().to_vec();
+    payload.extend_from_slice(reason.as_bytes());
+    frame(OP_CLOSE, &payload)
+}
+
+/// A buffer laid out for a binary data frame without copying the payload: [`MAX_HEADER`] bytes
+/// of room, the channel byte, then the payload (read straight into it).
+pub struct Chunk(pub BytesMut);
+
+impl Chunk {
+    /// Room for `max` payload bytes after the channel byte.
+    pub fn new(channel: u8, max: usize) -> Chunk {
+        let mut b = BytesMut::with_capacity(MAX_HEADER + 1 + max);
+        b.put_bytes(0, MAX_HEADER);
+        b.put_u8(channel);
+        Chunk(b)
+    }
+
+    pub fn channel(&self) -> u8 {
+        self.0[MAX_HEADER]
+    }
+
+    pub fn payload(&self) -> &[u8] {
+        &self.0[MAX_HEADER + 1..]
+    }
+
+    /// The finished frame for `proto`: the header goes into the room in front on binary
+    /// protocols (no copy); base64 protocols re-encode.
+    pub fn into_frame(self, proto: Subprotocol) -> Bytes {
+        if proto.is_base64() {
+            return encode(proto, self.channel(), self.payload());
+        }
+        let mut b = self.0;
+        let (h, n) = frame_header(OP_BINARY, b.len() - MAX_HEADER);
+        b[MAX_HEADER - n..MAX_HEADER].copy_from_slice(&h[..n]);
+        let _ = b.split_to(MAX_HEADER - n);
+        b.freeze()
     }
 }
 
@@ -334,16 +412,34 @@ mod tests {
     #[test]
     fn outbound_frames() {
         assert_eq!(
-            encode(Subprotocol::V4, 1, b"ok"),
-            Outbound::Binary(Bytes::from_static(&[1, b'o', b'k']))
+            &encode(Subprotocol::V4, 1, b"ok")[..],
+            &[0x82, 3, 1, b'o', b'k']
         );
         assert_eq!(
-            encode(Subprotocol::V1Base64, 2, b"foo\n"),
-            Outbound::Text("2Zm9vCg==".into())
+            &encode(Subprotocol::V1Base64, 2, b"foo\n")[..],
+            b"\x81\x092Zm9vCg=="
         );
+        assert_eq!(&encode(Subprotocol::V4Base64, 1, b"")[..], b"\x81\x011");
+        assert_eq!(&close_frame(1000, "")[..], &[0x88, 2, 0x03, 0xe8]);
+        let big = encode(Subprotocol::V5, 1, &[7u8; 300]);
+        assert_eq!(&big[..5], &[0x82, 126, 0x01, 0x2d, 1]);
+        let huge = encode(Subprotocol::V5, 1, &vec![7u8; 70_000]);
         assert_eq!(
-            encode(Subprotocol::V4Base64, 1, b""),
-            Outbound::Text("1".into())
+            &huge[..11],
+            &[0x82, 127, 0, 0, 0, 0, 0, 0x01, 0x11, 0x71, 1]
+        );
+        let mut c = Chunk::new(2, 300);
+        c.0.extend_from_slice(&[9u8; 300]);
+        assert_eq!(c.payload().len(), 300);
+        assert_eq!(
+            c.into_frame(Subprotocol::V4),
+            encode(Subprotocol::V4, 2, &[9u8; 300])
+        );
+        let mut c = Chunk::new(1, 10);
+        c.0.extend_from_slice(b"hi");
+        assert_eq!(
+            c.into_frame(Subprotocol::V4Base64),
+            encode(Subprotocol::V4Base64, 1, b"hi")
         );
     }
 

@@ -354,3 +354,35 @@ async fn client_leaving_kills_the_process_group() {
     }
     assert!(gone, "process {pid} still alive after the client left");
 }
+
+#[tokio::test]
+async fn a_client_close_is_answered_and_ends_the_process() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let server = Server::start(&[]);
+    let proto = "v4.channel.k8s.io";
+    let mut ws = open(
+        &server,
+        &exec_path("demo", &["sleep", "60"], "stdout=1"),
+        proto,
+    )
+    .await;
+    // Readiness first.
+    let m = ws.next().await.unwrap().unwrap();
+    assert_eq!(decode(proto, &m), Some((1, vec![])));
+    ws.send(Message::Close(None)).await.unwrap();
+    let reply = tokio::time::timeout(Duration::from_secs(5), ws.next())
+        .await
+        .unwrap();
+    assert!(
+        matches!(reply, Some(Ok(Message::Close(_)))),
+        "expected a close reply, got {reply:?}"
+    );
+    // The session ended without a status (the client left).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        server.log_text().contains("end: client left"),
+        "{}",
+        server.log_text()
+    );
+}

@@ -332,3 +332,179 @@ stdin = true
     assert!(String::from_utf8_lossy(&out.stderr).contains("bogus"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn random_frames_never_take_the_server_down() {
+    // A small deterministic generator (xorshift) so a failure can be replayed.
+    let mut x: u64 = 0x9E3779B97F4A7C15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let server = Server::start(&["--faults", "--bench"]);
+    let protos = ALL_PROTOCOLS;
+    for round in 0..30 {
+        let proto = protos[(next() % protos.len() as u64) as usize];
+        let tty = if next() % 2 == 0 { "&tty=1" } else { "" };
+        let path = exec_path("demo", &["cat"], &format!("stdin=1&stdout=1&stderr=1{tty}"));
+        let mut ws = open(&server, &path, proto).await;
+        for _ in 0..(next() % 20) {
+            let len = (next() % 40) as usize;
+            let mut data: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            if next() % 3 == 0 && !data.is_empty() {
+                data[0] = 0xff;
+            }
+            let m = if next() % 2 == 0 {
+                Message::Binary(data.into())
+            } else {
+                Message::Text(String::from_utf8_lossy(&data).into_owned().into())
+            };
+            if ws.send(m).await.is_err() {
+                break;
+            }
+        }
+        // End the session either way: CLOSE (v5) or a close frame.
+        let _ = ws.send(Message::Binary(vec![0xff, 0].into())).await;
+        let _ = ws.close(None).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), collect(&mut ws, proto, T)).await;
+        if round % 10 == 9 {
+            still_serves(&server).await;
+        }
+    }
+    still_serves(&server).await;
+    assert!(
+        !server.log_text().contains("panicked"),
+        "{}",
+        server.log_text()
+    );
+}
+
+#[tokio::test]
+async fn children_die_with_the_server() {
+    let dir = std::env::temp_dir().join(format!("kew-pdeath-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("pods.toml");
+    let marker = format!("kew-pdeath-{}", std::process::id());
+    std::fs::write(
+        &file,
+        format!(
+            "[[pods]]\nname = \"sleeper\"\n[[pods.containers]]\nname = \"main\"\ncommand = [\"bash\", \"-c\", \"echo up; exec -a {marker} sleep 300\"]\n"
+        ),
+    )
+    .unwrap();
+    let mut server = Server::start(&["--pods", file.to_str().unwrap()]);
+    let mut ws = open(
+        &server,
+        "/api/v1/namespaces/default/pods/sleeper/attach?stdout=1",
+        P,
+    )
+    .await;
+    let find = || {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| {
+                std::fs::read(e.path().join("cmdline"))
+                    .map(|c| String::from_utf8_lossy(&c).starts_with(&marker))
+                    .unwrap_or(false)
+            })
+            .count()
+    };
+    let mut up = false;
+    for _ in 0..100 {
+        if find() == 1 {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(up, "the main process did not start");
+    server.kill_hard();
+    let _ = collect(&mut ws, P, T).await;
+    let mut gone = false;
+    for _ in 0..100 {
+        if find() == 0 {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(gone, "the main process outlived a SIGKILLed server");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn tls_with_given_certificate_files() {
+    use tokio_rustls::rustls;
+    let dir = std::env::temp_dir().join(format!("kew-tlsfiles-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    let kc = dir.join("kubeconfig");
+    let server = Server::start(&[
+        "--tls-cert",
+        cert_path.to_str().unwrap(),
+        "--tls-key",
+        key_path.to_str().unwrap(),
+        "--write-kubeconfig",
+        kc.to_str().unwrap(),
+    ]);
+    assert!(server.url.starts_with("https://"));
+    // The kubeconfig trusts exactly the given certificate.
+    use base64::Engine as _;
+    let text = std::fs::read_to_string(&kc).unwrap();
+    let ca = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("certificate-authority-data: "))
+        .unwrap();
+    assert_eq!(
+        base64::engine::general_purpose::STANDARD
+            .decode(ca)
+            .unwrap(),
+        cert.pem().into_bytes()
+    );
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert.der().clone()).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(&server.addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .unwrap();
+    let r = http_on(
+        tls,
+        &server.addr,
+        "GET",
+        "/api/v1/namespaces/default/pods/demo",
+        &[bearer(TOKEN)],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    // --tls-cert without --tls-key is refused at start.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kube-exec-devserver"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            cert_path.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

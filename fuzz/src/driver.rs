@@ -104,10 +104,15 @@ pub fn session(data: &[u8]) -> Option<Event> {
         tty: flags & 2 != 0,
         keepalive_ms: (flags & 8 != 0).then_some(100.0),
         ready_timeout_ms: (flags & 16 != 0).then_some(1000.0),
+        status_close_timeout_ms: (flags & 32 != 0).then_some(500.0),
         max_pending_bytes: 64,
         max_status_bytes: 256,
         max_stdin_frame: 7,
+        connect_timeout_ms: Some(800.0),
     });
+    if flags & 64 != 0 {
+        s.handle_connecting(0.0);
+    }
     let mut now = 0.0;
     let mut ended = false;
     let mut end = None;

@@ -158,6 +158,14 @@ for K in "${KUBECTLS[@]}"; do
   fi
 done
 
+# kubectl talked WebSocket v5 (its default since 1.30), not the SPDY fallback.
+log_file="$ARTIFACTS/kubectl.devserver.log"
+if grep -q 'exec default/demo/shell v5 start' "$log_file" && grep -q 'attach default/demo/shell v5 start' "$log_file"; then
+  ok "kubectl used WebSocket v5.channel.k8s.io for exec and attach"
+else
+  bad "no v5 exec/attach sessions in the devserver log"
+fi
+
 if grep -q 'wrong-token' "$ARTIFACTS/kubectl.devserver.log" || grep -qF "$(sed -n 's/^ *token: "\(.*\)"/\1/p' "$KC")" "$ARTIFACTS/kubectl.devserver.log"; then
   bad "the devserver log shows a token"
 else

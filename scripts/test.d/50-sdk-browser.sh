@@ -8,7 +8,23 @@ cd "$ROOT"
 token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 start_devserver web --faults --bench --allow-origin '*' --token "$token"
 
+# A listener that accepts TCP connections and never answers: a handshake that hangs.
+holdf=$(mktemp)
+python3 -c '
+import socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(64)
+print(s.getsockname()[1], flush=True)
+held = []
+while True:
+    held.append(s.accept()[0])
+' >"$holdf" &
+hold_pid=$!
+trap 'kill "$DEVSERVER_PID" "$hold_pid" 2>/dev/null || true; rm -f "$holdf"' EXIT
+for _ in $(seq 1 100); do [ -s "$holdf" ] && break; sleep 0.05; done
+[ -s "$holdf" ] || { log "the hanging listener did not start"; exit 1; }
+
 export KEW_TEST_SERVER="$DEVSERVER_URL" KEW_TEST_TOKEN="$token"
+export KEW_TEST_HANGING="http://127.0.0.1:$(cat "$holdf")"
 # The whole run in one page: the 64 MiB and 16 MiB cases take a few seconds each.
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-300}
 # run_suite BROWSER: the whole suite in one headless browser; prints "N passed; M failed".

@@ -20,8 +20,10 @@ cleanup() {
 }
 
 mkdir -p "$ARTIFACTS/www"
+# start_devserver reads the URL from its log: make sure no previous run's log is read first.
+rm -f "$ARTIFACTS/www.devserver.log" "$ARTIFACTS/www-tls.devserver.log"
 token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
-start_devserver www --www www/dist --faults --token "$token"
+start_devserver www --www www/dist --faults --bench --token "$token"
 pids+=("$DEVSERVER_PID")
 trap cleanup EXIT
 CONSOLE_URL=$DEVSERVER_URL
@@ -35,6 +37,7 @@ KUBECTL=$KDIR/kubectl.1.33
 start_proxy() { # start_proxy VAR [ARGS...]: starts kubectl proxy, sets VAR to its URL
   local var=$1; shift
   local logf="$ARTIFACTS/www.kubectl-proxy-$var.log" i url=
+  : >"$logf" # not a previous run's "Starting to serve" line
   "$KUBECTL" --kubeconfig "$WORK/kubeconfig" proxy --port=0 --www=www/dist --www-prefix=/console/ \
     --api-prefix=/ "$@" >"$logf" 2>&1 &
   pids+=("$!")

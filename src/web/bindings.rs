@@ -1,7 +1,7 @@
 //! JavaScript imports: the stream helpers in `glue.js` and a few globals that exist in
 //! windows and workers alike (so no `window()` lookup is needed).
 
-use js_sys::{Array, Function, JsString, Object, Promise, Uint8Array};
+use js_sys::{Array, Function, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(module = "/src/web/glue.js")]
@@ -17,8 +17,6 @@ extern "C" {
     pub fn buffered(this: &Output) -> f64;
     #[wasm_bindgen(method)]
     pub fn push(this: &Output, view: &Uint8Array);
-    #[wasm_bindgen(method, catch, js_name = pushBase64)]
-    pub fn push_base64(this: &Output, text: &JsString) -> Result<(), JsValue>;
     #[wasm_bindgen(method)]
     pub fn end(this: &Output);
 
@@ -31,6 +29,19 @@ extern "C" {
     pub fn stream(this: &Input) -> Object;
     #[wasm_bindgen(method)]
     pub fn fail(this: &Input, error: &JsValue);
+
+    /// Sets `ws.onmessage` to the hot path in glue.js (see there).
+    pub fn listen(
+        ws: &web_sys::WebSocket,
+        stdout: &Output,
+        stderr: &Output,
+        route: &Function,
+        deliver: &Function,
+    );
+
+    /// Reads a stream to its end, calling `callback` with each chunk (the callback adapter).
+    #[wasm_bindgen(js_name = forEachChunk)]
+    pub fn for_each_chunk(stream: &Object, callback: &Function) -> Promise;
 
     /// A live session's entry in glue.js's registry (for [`fail_all`]).
     pub type Tracked;

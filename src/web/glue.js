@@ -2,17 +2,24 @@
 // They hold no protocol knowledge: the Rust core decides which channel a message belongs to;
 // these only move views of received buffers into WHATWG streams.
 
-// A view no larger than this that arrives while the reader is busy is merged with its
-// neighbours into one chunk (fewer, larger chunks: the per-chunk cost of a ReadableStream
-// dominates at small frames). Bigger views are always handed over as they are, never copied.
+// Views no larger than this that arrive close together are merged into one chunk (fewer, larger
+// chunks: the per-chunk cost of a ReadableStream dominates at small frames). Bigger views are
+// always handed over as they are, never copied.
 const COALESCE_MAX = 16384;
+// A merged chunk holds at most this many bytes: small fresh buffers are cheaper to allocate
+// (and to reuse after GC) than one large zeroed buffer per flush.
+const MERGE_MAX = 32768;
+// A message that arrives less than this many ms after the previous one is part of a burst:
+// only then is a flush task scheduled to merge what follows (a keystroke's echo, arriving on
+// its own, costs no extra task).
+const BURST_GAP_MS = 0.1;
 
 // Output: a ReadableStream<Uint8Array> fed with views of the received ArrayBuffers.
-// At most one chunk waits in the stream's own queue (highWaterMark 1). A small view that arrives
-// while the reader waits is not handed over at once: a flush is scheduled one task later
-// (MessageChannel), so that the frames already queued behind it in the same burst join it in one
-// chunk; when nothing follows, that costs one task hop. What arrives while the reader is busy
-// waits in `pending` and is flushed when the stream pulls. Large views are never copied.
+// At most one chunk waits in the stream's own queue (highWaterMark 1). A view that finds the
+// queue empty is enqueued at once (no added latency: a keystroke's echo goes straight to the
+// reader); inside a burst, the views that arrive after it before the next task
+// (MessageChannel) are merged into one chunk. What arrives while the reader is busy waits
+// in `pending` and is flushed, merged, when the stream pulls. Large views are never copied.
 export class Output {
   constructor() {
     this.pending = [];
@@ -21,6 +28,7 @@ export class Output {
     this.cancelled = false;
     this.scheduled = false;
     this.chan = null;
+    this.last = -Infinity;
     this.ctrl = null;
     this.stream = new ReadableStream(
       {
@@ -48,13 +56,20 @@ export class Output {
 
   push(view) {
     if (this.closed || this.cancelled || view.byteLength === 0) return;
-    this.pending.push(view);
-    this.pendingBytes += view.byteLength;
-    if (this.scheduled || this.ctrl.desiredSize <= 0) return; // flushed by the next pull or task
-    if (view.byteLength > COALESCE_MAX) {
-      this.flush();
+    const now = performance.now();
+    const burst = now - this.last < BURST_GAP_MS;
+    this.last = now;
+    if (!this.scheduled && this.pending.length === 0 && this.ctrl.desiredSize > 0) {
+      this.ctrl.enqueue(view);
+      if (burst && view.byteLength <= COALESCE_MAX) this.schedule();
       return;
     }
+    this.pending.push(view);
+    this.pendingBytes += view.byteLength;
+  }
+
+  // Ends the burst at the next task: what came in meanwhile is flushed as one chunk.
+  schedule() {
     this.scheduled = true;
     if (this.chan === null) {
       this.chan = new MessageChannel();
@@ -108,6 +123,7 @@ export class Output {
         emitRun();
         this.ctrl.enqueue(v);
       } else {
+        if (runBytes + v.byteLength > MERGE_MAX) emitRun();
         run.push(v);
         runBytes += v.byteLength;
       }
@@ -130,12 +146,14 @@ export class Output {
   }
 }
 
-// Decodes the payload of a base64 text frame: `text[0]` is the channel digit.
+// Decodes the payload of a base64 text frame: `text[0]` is the channel digit. Standard,
+// padded base64 only, as the core (and the server) require: anything else throws.
 export function decodeBase64(text) {
   const body = text.length > 1 ? text.slice(1) : "";
   if (typeof Uint8Array.fromBase64 === "function") {
-    return Uint8Array.fromBase64(body);
+    return Uint8Array.fromBase64(body, { lastChunkHandling: "strict" });
   }
+  if (body.length % 4 !== 0 || /[^A-Za-z0-9+/=]/.test(body)) throw new SyntaxError("bad base64");
   const bin = atob(body);
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
@@ -201,4 +219,47 @@ export function failAll(message) {
     for (const r of e.rejects) r(error);
   }
   live.clear();
+}
+
+// The callback adapter: reads `stream` to its end, calling `callback` with every chunk.
+export async function forEachChunk(stream, callback) {
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      callback(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+// The per-message hot path. `route(kind, firstByte, length)` is the core's decision
+// (kind 0 binary, 1 text; answer 0 ignore, 1 stdout, 2 stderr, 3 deliver): one call into wasm
+// with numbers only; stdout/stderr payloads stay views of the received buffer (or, in base64,
+// are decoded here) and never enter wasm memory. `deliver` hands a whole message to the core.
+export function listen(ws, stdout, stderr, route, deliver) {
+  ws.onmessage = (e) => {
+    const d = e.data;
+    if (typeof d === "string") {
+      const n = d.length;
+      const r = route(1, n > 0 ? Math.min(d.charCodeAt(0), 255) : 0, n);
+      if (r === 1 || r === 2) {
+        try {
+          (r === 1 ? stdout : stderr).pushBase64(d);
+        } catch (_) {
+          deliver(d); // the core's decoder fails the session with a protocol error
+        }
+      } else if (r === 3) {
+        deliver(d);
+      }
+    } else {
+      const n = d.byteLength;
+      const r = route(0, n > 0 ? new Uint8Array(d, 0, 1)[0] : 0, n);
+      if (r === 1) stdout.push(new Uint8Array(d, 1));
+      else if (r === 2) stderr.push(new Uint8Array(d, 1));
+      else if (r === 3) deliver(new Uint8Array(d));
+    }
+  };
 }

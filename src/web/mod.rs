@@ -1,10 +1,11 @@
 //! The browser SDK: `exec()` and `attach()` for JavaScript, over the sans-IO core.
 //!
 //! Compiled only for `wasm32`. The glue moves messages between the browser's `WebSocket` and
-//! [`crate::session::Session`]: Rust reads the channel byte and the length of each message and
-//! asks the core where it goes; stdout and stderr payloads reach the JS streams as views of the
-//! received `ArrayBuffer` and are never copied into wasm memory. Only what the core must read
-//! (the status, a base64 frame on a channel other than stdout/stderr) is copied in.
+//! [`crate::session::Session`]: for each message, glue.js passes its kind, first byte and
+//! length to the core's `route` (one call into wasm, numbers only) and, for stdout and stderr,
+//! hands the JS stream a view of the received `ArrayBuffer` — payloads never enter wasm memory.
+//! Only what the core must read (the status, frames on other channels) is copied in. Rust owns
+//! the socket, the session state, the timers and every closure.
 
 mod bindings;
 mod errors;
@@ -45,7 +46,7 @@ export interface ExecOptions {
   stdin?: boolean;
   /** Read stdout (default true). */
   stdout?: boolean;
-  /** Read stderr (default true; with `tty` stderr is merged into stdout). */
+  /** Read stderr (default: true without `tty`; with `tty` the server merges stderr into stdout). */
   stderr?: boolean;
   /** Allocate a TTY (default false). */
   tty?: boolean;
@@ -73,6 +74,11 @@ export interface ExecOptions {
    * (default 30000; 0 = wait forever).
    */
   readyTimeout?: number;
+  /**
+   * Fail with code "Timeout" when the WebSocket handshake has not completed within this many
+   * ms (a proxy or firewall that holds it; default 30000; 0 = wait as long as the browser does).
+   */
+  connectTimeout?: number;
   /**
    * Send an empty stdin frame after this many ms without outgoing data, for load balancers
    * with short idle timeouts (default: off).

@@ -27,6 +27,7 @@ pub struct Options {
     pub preflight: bool,
     pub ready_timeout_ms: Option<f64>,
     pub keepalive_ms: Option<f64>,
+    pub connect_timeout_ms: Option<f64>,
 }
 
 fn invalid(message: String) -> Error {
@@ -144,6 +145,7 @@ impl Options {
             preflight: boolean(bag, "preflight", true)?,
             ready_timeout_ms: number(bag, "readyTimeout")?,
             keepalive_ms: number(bag, "keepalive")?,
+            connect_timeout_ms: number(bag, "connectTimeout")?,
         })
     }
 }

@@ -12,11 +12,11 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{ArrayBuffer, Function, JsString, Object, Promise, Reflect, Uint8Array};
+use js_sys::{ArrayBuffer, Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
-use web_sys::{AbortSignal, BinaryType, CloseEvent, MessageEvent, WebSocket};
+use web_sys::{AbortSignal, BinaryType, CloseEvent, WebSocket};
 
 use super::bindings::{self, Input, Output, Tracked};
 use super::errors::{error_to_js, js_error, status_to_js};
@@ -72,11 +72,15 @@ impl Settle {
     }
 }
 
+/// `route(kind, first_byte, len) -> code`, called by glue.js for every message.
+type RouteFn = dyn FnMut(u32, u32, u32) -> u32;
+
 /// Every closure a session hands to JavaScript.
 #[derive(Default)]
 struct Handlers {
     open: Option<Closure<dyn FnMut()>>,
-    message: Option<Closure<dyn FnMut(MessageEvent)>>,
+    route: Option<Closure<RouteFn>>,
+    deliver: Option<Closure<dyn FnMut(JsValue)>>,
     close: Option<Closure<dyn FnMut(CloseEvent)>>,
     error: Option<Closure<dyn FnMut()>>,
     abort: Option<Closure<dyn FnMut()>>,
@@ -182,6 +186,25 @@ impl ExecSession {
         i.stdout.buffered() + i.stderr.buffered()
     }
 
+    /// The callback adapter, for terminals that prefer callbacks to streams: reads `stdout`
+    /// (locking it) and calls `callback` with every chunk; resolves when stdout ends.
+    #[wasm_bindgen(js_name = onStdout, unchecked_return_type = "Promise<void>")]
+    pub fn on_stdout(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(chunk: Uint8Array) => void")] callback: Function,
+    ) -> Promise {
+        bindings::for_each_chunk(&self.stdout, &callback)
+    }
+
+    /// Like `onStdout`, for stderr.
+    #[wasm_bindgen(js_name = onStderr, unchecked_return_type = "Promise<void>")]
+    pub fn on_stderr(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(chunk: Uint8Array) => void")] callback: Function,
+    ) -> Promise {
+        bindings::for_each_chunk(&self.stderr, &callback)
+    }
+
     /// Sends a terminal size (needs `tty`). Throws `InvalidOptions` on values outside
     /// 1..=65535 or without a TTY, `NotOpen` after the session ended.
     pub fn resize(&self, cols: f64, rows: f64) -> Result<(), JsValue> {
@@ -231,6 +254,14 @@ fn connect(kind: Kind, o: Options) -> Result<(Shared, Promise), Error> {
         None => protocol::DEFAULT_OFFER.to_vec(),
         Some(names) => Protocol::parse_offer(names)?,
     };
+    if offer.is_empty() {
+        // The token entry alone is refused (401), and no entry at all gets an empty answer
+        // that browsers reject: there must be a real subprotocol.
+        return Err(Error::new(
+            ErrorCode::InvalidOptions,
+            "offer at least one subprotocol (protocols must not be empty)",
+        ));
+    }
     let request = ExecRequest {
         kind,
         namespace: o.namespace,
@@ -256,6 +287,9 @@ fn connect(kind: Kind, o: Options) -> Result<(Shared, Promise), Error> {
         config.ready_timeout_ms = (ms > 0.0).then_some(ms);
     }
     config.keepalive_ms = o.keepalive_ms.filter(|ms| *ms > 0.0);
+    if let Some(ms) = o.connect_timeout_ms {
+        config.connect_timeout_ms = (ms > 0.0).then_some(ms);
+    }
     let mut core = Session::new(config);
     if let Some(size) = o.terminal_size {
         core.resize(size)?;
@@ -269,16 +303,22 @@ fn connect(kind: Kind, o: Options) -> Result<(Shared, Promise), Error> {
         protocols.push(&JsValue::from_str(&t.subprotocol()));
     }
     let ws = WebSocket::new_with_str_sequence(&url, &protocols).map_err(|e| {
-        let detail = e
+        let mut detail = e
             .dyn_ref::<js_sys::Error>()
             .map(|e| String::from(e.message()))
             .unwrap_or_default();
+        // A browser may quote the offered subprotocols, the token's among them.
+        if detail.contains(crate::token::BEARER_PROTOCOL_PREFIX) {
+            detail = "invalid subprotocol".into();
+        }
         Error::new(
             ErrorCode::ConnectFailed,
             format!("the browser refused the WebSocket: {detail}"),
         )
     })?;
     ws.set_binary_type(BinaryType::Arraybuffer);
+    // A proxy or firewall may hold the handshake for minutes: the connect timeout starts now.
+    core.handle_connecting(bindings::now_ms());
 
     let (opened_promise, opened) = deferred();
     let (exit_promise, exit) = deferred();
@@ -345,9 +385,21 @@ fn install(
     h.open = Some(open);
 
     let s = shared.clone();
-    let message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| on_message(&s, e));
-    ws.set_onmessage(Some(message.as_ref().unchecked_ref()));
-    h.message = Some(message);
+    let route = Closure::<RouteFn>::new(move |kind, first, len| on_route(&s, kind, first, len));
+    let s = shared.clone();
+    let deliver = Closure::<dyn FnMut(JsValue)>::new(move |m: JsValue| on_deliver(&s, m));
+    {
+        let i = shared.borrow();
+        bindings::listen(
+            ws,
+            &i.stdout,
+            &i.stderr,
+            route.as_ref().unchecked_ref(),
+            deliver.as_ref().unchecked_ref(),
+        );
+    }
+    h.route = Some(route);
+    h.deliver = Some(deliver);
 
     let s = shared.clone();
     let close = Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
@@ -429,72 +481,35 @@ fn on_open(shared: &Shared) {
     step(shared, |core| core.handle_open(&answer, now));
 }
 
-fn on_message(shared: &Shared, e: MessageEvent) {
-    let data = e.data();
-    if let Some(buf) = data.dyn_ref::<ArrayBuffer>() {
-        let len = buf.byte_length() as usize;
-        let first = if len > 0 {
-            Uint8Array::new_with_byte_offset_and_length(buf, 0, 1).get_index(0)
-        } else {
-            0
-        };
-        let route = shared
-            .borrow_mut()
-            .core
-            .route(MessageKind::Binary, first, len);
-        match route {
-            Route::Stdout | Route::Stderr => {
-                let view = Uint8Array::new_with_byte_offset(buf, 1);
-                let i = shared.borrow();
-                let out = if route == Route::Stdout {
-                    &i.stdout
-                } else {
-                    &i.stderr
-                };
-                out.push(&view);
-            }
-            Route::Deliver => {
-                let bytes = Uint8Array::new(buf).to_vec();
-                step(shared, |core| core.handle_binary(&bytes));
-            }
+/// The core's routing of one message (called from glue.js's `onmessage` with numbers only):
+/// 0 ignore, 1 stdout, 2 stderr, 3 deliver the whole message.
+fn on_route(shared: &Shared, kind: u32, first: u32, len: u32) -> u32 {
+    let kind = if kind == 0 {
+        MessageKind::Binary
+    } else {
+        MessageKind::Text
+    };
+    let first = u8::try_from(first).unwrap_or(u8::MAX);
+    let route = shared.borrow_mut().core.route(kind, first, len as usize);
+    match route {
+        Route::Stdout => 1,
+        Route::Stderr => 2,
+        Route::Deliver => 3,
+        Route::Ignore => {
             // `route` itself may have failed the session (e.g. an unknown channel).
-            Route::Ignore => drive(shared),
-        }
-    } else if let Some(text) = data.dyn_ref::<JsString>() {
-        let len = text.length() as usize;
-        let first = if len > 0 {
-            text.char_code_at(0) as u32
-        } else {
+            drive(shared);
             0
-        };
-        let first = u8::try_from(first).unwrap_or(u8::MAX);
-        let route = shared
-            .borrow_mut()
-            .core
-            .route(MessageKind::Text, first, len);
-        match route {
-            Route::Stdout | Route::Stderr => {
-                let pushed = {
-                    let i = shared.borrow();
-                    let out = if route == Route::Stdout {
-                        &i.stdout
-                    } else {
-                        &i.stderr
-                    };
-                    out.push_base64(text)
-                };
-                if pushed.is_err() {
-                    // Let the core's decoder reject it with a protocol error.
-                    let s = String::from(text);
-                    step(shared, |core| core.handle_text(&s));
-                }
-            }
-            Route::Deliver => {
-                let s = String::from(text);
-                step(shared, |core| core.handle_text(&s));
-            }
-            Route::Ignore => drive(shared),
         }
+    }
+}
+
+/// A whole message for the core: a string (base64 protocols) or the bytes of a binary one.
+fn on_deliver(shared: &Shared, message: JsValue) {
+    if let Some(text) = message.as_string() {
+        step(shared, |core| core.handle_text(&text));
+    } else if let Some(bytes) = message.dyn_ref::<Uint8Array>() {
+        let bytes = bytes.to_vec();
+        step(shared, |core| core.handle_binary(&bytes));
     }
 }
 
@@ -721,6 +736,28 @@ fn write_stdin(shared: &Shared, chunk: JsValue) -> Promise {
             "stdin takes Uint8Array (or other ArrayBufferView, ArrayBuffer) or string chunks",
         ));
     };
+    // Fast path: open, room in the socket, one piece: sent before `write` returns.
+    let fast = {
+        let i = shared.borrow();
+        i.phase == Phase::Open
+            && bytes.len() <= STDIN_PIECE_MAX
+            && i.ws.buffered_amount() <= STDIN_HIGH_WATER
+    };
+    if fast {
+        let sent = shared.borrow_mut().core.send_stdin(&bytes);
+        if let Err(e) = sent {
+            return Promise::reject(&error_to_js(&e));
+        }
+        drive(shared);
+        if !backed_up(shared) {
+            return Promise::resolve(&JsValue::UNDEFINED);
+        }
+        let shared = shared.clone();
+        return future_to_promise(async move {
+            drained(&shared).await?;
+            Ok(JsValue::UNDEFINED)
+        });
+    }
     let shared = shared.clone();
     future_to_promise(async move {
         for piece in bytes.chunks(STDIN_PIECE_MAX) {
@@ -746,17 +783,22 @@ fn write_stdin(shared: &Shared, chunk: JsValue) -> Promise {
                 }
             }
             drive(&shared);
-            loop {
-                let waiting = {
-                    let i = shared.borrow();
-                    i.phase == Phase::Open && i.ws.buffered_amount() > STDIN_HIGH_WATER
-                };
-                if !waiting {
-                    break;
-                }
-                JsFuture::from(bindings::sleep(DRAIN_POLL_MS)).await?;
-            }
+            drained(&shared).await?;
         }
         Ok(JsValue::UNDEFINED)
     })
+}
+
+/// The socket holds more than `STDIN_HIGH_WATER` bytes not yet sent.
+fn backed_up(shared: &Shared) -> bool {
+    let i = shared.borrow();
+    i.phase == Phase::Open && i.ws.buffered_amount() > STDIN_HIGH_WATER
+}
+
+/// Waits until the socket is no longer backed up (or the session ended).
+async fn drained(shared: &Shared) -> Result<(), JsValue> {
+    while backed_up(shared) {
+        JsFuture::from(bindings::sleep(DRAIN_POLL_MS)).await?;
+    }
+    Ok(())
 }

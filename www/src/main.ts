@@ -22,6 +22,9 @@ const emptyEl = $<HTMLElement>('#empty');
 const noticeEl = $<HTMLElement>('#notice');
 
 const wasmReady = init();
+wasmReady.catch((err: unknown) =>
+  notice(`The terminal's WebAssembly module did not load: ${err instanceof Error ? err.message : String(err)}`, 'error'),
+);
 
 // ---- notices ---------------------------------------------------------------------------------
 function notice(text: string, kind: 'info' | 'error' = 'info') {
@@ -75,7 +78,8 @@ field<HTMLSelectElement>('mode').addEventListener('change', syncMode);
  */
 async function resolveToken(server: string, typed: string): Promise<{ token?: string; local: boolean }> {
   if (typed) return { token: typed, local: false };
-  if (server) return { local: false }; // another origin: only a typed token is ever sent there
+  // Another origin: only a typed token is ever sent there.
+  if (server && new URL(server).origin !== location.origin) return { local: false };
   try {
     const res = await fetch('.devserver/token', { cache: 'no-store', credentials: 'same-origin' });
     const type = res.headers.get('content-type') ?? '';
@@ -180,7 +184,7 @@ class Tab {
   private generation = 0;
   private resizeObserver: ResizeObserver;
   private titleEl = document.createElement('span');
-  /** The container in use: the chosen one, or the pod's default (see defaultContainer). */
+  /** The container in use: the chosen one, or the pod's default (see fetchPod). */
   private container: string;
   private defaulted = '';
   private sameOriginNoToken = false;
@@ -419,10 +423,21 @@ class Tab {
     }
   }
 
-  /** Output that arrived before the end is shown before the end message (bounded wait). */
+  /**
+   * Output that arrived before the end is shown before the end message: waits until xterm has
+   * parsed all of it, however long that takes, as long as it makes progress (a stream that never
+   * ends, which would be an SDK bug, is given up after 5 s without any).
+   */
   private async drained() {
-    if (!this.adapter) return;
-    await Promise.race([this.adapter.drained, new Promise((r) => setTimeout(r, 2000))]);
+    const a = this.adapter;
+    if (!a) return;
+    let done = false;
+    void a.drained.then(() => (done = true));
+    while (!done) {
+      const before = a.stats.bytesOut;
+      await Promise.race([a.drained, new Promise((r) => setTimeout(r, 5000))]);
+      if (!done && a.stats.bytesOut === before) return;
+    }
   }
 
   private endSession() {
@@ -505,7 +520,7 @@ function openTab(settings: Settings): Tab | null {
     if (argv.length === 0) argv = splitCommand(DEFAULTS.command);
   }
   const server = field('server').value.trim().replace(/\/+$/, '');
-  if (server && !/^https?:\/\//i.test(server)) {
+  if (server && (!/^https?:\/\//i.test(server) || !URL.canParse(server))) {
     notice('The API server URL must start with https:// or http://.', 'error');
     showCluster(true);
     field('server').focus();

@@ -7,7 +7,9 @@
 //   session → terminal   session.stdout / session.stderr → term.write(Uint8Array), unchanged bytes
 //                        (xterm decodes UTF-8 itself, across chunk boundaries), with flow control:
 //                        reading stops while more than `highWatermark` bytes wait in xterm's write
-//                        queue and resumes below `lowWatermark` (xterm's write callback tells).
+//                        queue and resumes below `lowWatermark` (xterm's write callback tells);
+//                        meanwhile output waits in the session's stream. (xterm itself discards
+//                        writes once ~50 MB wait unparsed.)
 //   size                 term.onResize → session.resize(cols, rows); the current size is sent once
 //                        at start (queued by the SDK if the socket is not open yet).
 //   no tty (lineMode)    a local line discipline like a cooked terminal under `kubectl exec -i`:

@@ -318,6 +318,49 @@ test('behind kubectl proxy --www: no token needed with the exec filter lifted; r
   assert.match(await statusText(refused), /kubectl proxy.*--reject-paths/s);
 });
 
+test('flow control: output xterm parses slowly arrives whole, and the exit is shown after it', async (t) => {
+  // The bench pod sends 4 MiB of bytes i % 251 at once, then its exit status: control characters
+  // are xterm's slowest input (seconds of parsing), so reading pauses, most of the output still
+  // waits in the SDK when the exit arrives, and all of it must reach xterm before the exit shows.
+  const page = await open(t, '/?pod=bench&tty=0&command=bulk%204194304%2065536');
+  const tab = await waitState(page, ['exited', 'failed'], { timeout: 120000 });
+  assert.equal(tab.state, 'exited', await statusText(page));
+  assert.equal(tab.exitCode, 0);
+  const stats = await page.evaluate(() => window.kubeConsole.stats());
+  assert.equal(stats.bytesOut, 4194304, 'output lost before the exit was shown');
+  assert.ok(stats.pauses > 0, 'reading never paused although xterm was behind');
+});
+
+test('attach joins the main process: the echo pod (no TTY) sends back what is typed', async (t) => {
+  const page = await open(t, '/?pod=echo&mode=attach&tty=0');
+  const tab = await waitState(page, 'open');
+  assert.match(await page.locator('.tab[aria-selected=true] .title').innerText(), /^echo: attach$/);
+  await page.keyboard.type('ping €');
+  await page.keyboard.press('Enter');
+  await waitText(page, /^ping €\nping €$/m, { id: tab.id }); // local echo, then cat's answer
+});
+
+test('a tab hidden during a resize takes the new size when shown', async (t) => {
+  const { page, tab: first } = await shell(t);
+  await connect(page);
+  const second = await waitState(page, 'open');
+  await waitPrompt(page, second.id);
+  await page.setViewportSize({ width: 700, height: 450 });
+  const deadline = Date.now() + 5000;
+  let now = second;
+  while (Date.now() < deadline && now.cols === second.cols) {
+    await page.waitForTimeout(50);
+    now = await activeTab(page);
+  }
+  assert.ok(now.cols < second.cols, JSON.stringify(now));
+  await page.click(`.tab[data-id="${first.id}"]`);
+  const shown = await activeTab(page);
+  assert.equal(shown.id, first.id);
+  assert.deepEqual([shown.rows, shown.cols], [now.rows, now.cols]);
+  await typeLine(page, 'stty size');
+  await waitText(page, new RegExp(`^${now.rows} ${now.cols}$`, 'm'), { id: first.id });
+});
+
 test('throughput: 16 MiB of base64 through xterm, with and without a TTY', async (t) => {
   const cmd = 'head -c 16777216 /dev/urandom | base64';
   // Without a TTY the process's output arrives in big chunks: xterm's parser is the limit.
@@ -330,7 +373,9 @@ test('throughput: 16 MiB of base64 through xterm, with and without a TTY', async
   await waitText(page, /^finished$/m);
   let stats = await page.evaluate(() => window.kubeConsole.stats());
   let mib = stats.bytesOut / 1048576;
-  assert.ok(mib > 21.6, `only ${mib.toFixed(1)} MiB reached xterm`);
+  // base64 of 16 MiB: 22369624 characters in lines of 76, then 'finished' and a newline.
+  assert.equal(stats.bytesOut, 22369624 + Math.ceil(22369624 / 76) + 9);
+  assert.ok(stats.pauses > 0, 'reading never paused although xterm parses slower than this arrives');
   const figures = [`no tty: ${mib.toFixed(1)} MiB in ${secs.toFixed(1)} s = ${(mib / secs).toFixed(1)} MiB/s (${stats.pauses} flow-control pauses)`];
 
   // With a TTY, through the shell and the devserver's PTY.

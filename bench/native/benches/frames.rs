@@ -13,6 +13,7 @@ use kube_exec_wasm::channel::Channel;
 use kube_exec_wasm::frame::{
     decode_base64_into, decode_binary, encode_base64, encode_binary, Frame,
 };
+use kube_exec_wasm::session::{Event, MessageKind, Route, Session, SessionConfig};
 
 const TOTAL: usize = 4 << 20;
 
@@ -65,8 +66,10 @@ fn frames(c: &mut Criterion) {
             b.iter(|| {
                 let mut n = 0usize;
                 for m in &bin {
-                    if let Ok(Some(Frame::Data { channel: Channel::Stdout, payload })) =
-                        decode_binary(black_box(m))
+                    if let Ok(Some(Frame::Data {
+                        channel: Channel::Stdout,
+                        payload,
+                    })) = decode_binary(black_box(m))
                     {
                         n += black_box(payload).len();
                     }
@@ -109,6 +112,51 @@ fn frames(c: &mut Criterion) {
     }
 }
 
+/// The session's per-message cost as the browser glue pays it: `route` (numbers only: the
+/// payload stays in JS), and `handle_binary` + `poll_event` (the payload copied into the core and
+/// out as an `Event::Output`), per 4 KiB stdout message.
+fn session(c: &mut Criterion) {
+    const MESSAGES: u64 = 4096;
+    let open = || {
+        let mut s = Session::new(SessionConfig::default());
+        s.handle_open("v5.channel.k8s.io", 0.0);
+        while s.poll_event().is_some() {}
+        while s.poll_transmit().is_some() {}
+        s
+    };
+    let mut msg = Vec::new();
+    encode_binary(Channel::Stdout, &[0x61; 4096], &mut msg);
+    let mut g = c.benchmark_group("session");
+    g.throughput(Throughput::Elements(MESSAGES));
+    g.bench_function(BenchmarkId::from_parameter("route"), |b| {
+        let mut s = open();
+        b.iter(|| {
+            for _ in 0..MESSAGES {
+                let r = s.route(MessageKind::Binary, black_box(1), black_box(msg.len()));
+                assert_eq!(r, Route::Stdout);
+            }
+        })
+    });
+    g.bench_function(
+        BenchmarkId::from_parameter("handle_binary+poll_event"),
+        |b| {
+            let mut s = open();
+            b.iter(|| {
+                for _ in 0..MESSAGES {
+                    s.handle_binary(black_box(&msg));
+                    match s.poll_event() {
+                        Some(Event::Output { data, .. }) => {
+                            black_box(data);
+                        }
+                        other => panic!("unexpected {other:?}"),
+                    }
+                }
+            })
+        },
+    );
+    g.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_millis(500))
@@ -116,5 +164,5 @@ fn config() -> Criterion {
         .sample_size(20)
 }
 
-criterion_group! { name = benches; config = config(); targets = frames }
+criterion_group! { name = benches; config = config(); targets = frames, session }
 criterion_main!(benches);

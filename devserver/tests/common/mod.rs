@@ -72,12 +72,41 @@ impl Server {
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
+
+    /// SIGKILL: the server gets no chance to clean up.
+    pub fn kill_hard(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
+        // SIGTERM first: the server kills the process groups it started, then exits. (Only
+        // while it has not been reaped, so the pid is still ours.)
+        if matches!(self.child.try_wait(), Ok(None)) {
+            // SAFETY: kill(2) on our own, unreaped child's pid.
+            unsafe {
+                libc::kill(self.child.id() as i32, libc::SIGTERM);
+            }
+        }
+        for _ in 0..50 {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // No test may leave a panic in the server's log (a panicking session task would not
+        // take the server down, so it would go unnoticed otherwise).
+        std::thread::sleep(Duration::from_millis(50));
+        let log = self.log_text();
+        if std::thread::panicking() {
+            eprintln!("---- devserver log ----\n{log}\n----");
+        } else if log.contains("panicked") {
+            panic!("the devserver panicked:\n{log}");
+        }
     }
 }
 
@@ -135,22 +164,23 @@ fn parse_head(head: &[u8]) -> (u16, Vec<(String, String)>) {
     (status, headers)
 }
 
-/// Reads a response head, returning it and whatever followed it in the buffer.
+/// Reads a response head byte by byte, so that nothing after it is consumed (the WebSocket
+/// then starts on a clean socket). The third value is always empty; kept for the callers.
 async fn read_head<S: AsyncRead + Unpin>(s: &mut S) -> (u16, Vec<(String, String)>, Vec<u8>) {
     let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
+    let mut byte = [0u8; 1];
     loop {
         if let Some(end) = find_head_end(&buf) {
             let (status, headers) = parse_head(&buf[..end]);
             return (status, headers, buf[end..].to_vec());
         }
-        let n = s.read(&mut chunk).await.expect("read response");
+        let n = s.read(&mut byte).await.expect("read response");
         assert!(
             n > 0,
             "connection closed before a response head: {:?}",
             String::from_utf8_lossy(&buf)
         );
-        buf.extend_from_slice(&chunk[..n]);
+        buf.push(byte[0]);
     }
 }
 
@@ -292,7 +322,8 @@ pub async fn upgrade_on<S: AsyncRead + AsyncWrite + Unpin>(
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("sec-websocket-protocol"))
         .map(|(_, v)| v.clone());
-    let ws = WebSocketStream::from_partially_read(s, rest, Role::Client, None).await;
+    assert!(rest.is_empty());
+    let ws = WebSocketStream::from_raw_socket(s, Role::Client, None).await;
     Handshake::Upgraded {
         ws: Box::new(ws),
         protocol,
