@@ -11,7 +11,7 @@ import os
 import statistics
 import sys
 
-CLIENTS = ["raw", "js-reference", "kube-exec-wasm", "js-coalesce", "raw-view", "js-coalesce-nocopy"]
+CLIENTS = ["raw", "js-reference", "kube-exec-wasm", "js-coalesce", "raw-view", "js-coalesce-nocopy", "raw-retain"]
 TABLE = ["raw", "js-reference", "kube-exec-wasm"]
 KiB, MiB = 1024, 1024 * 1024
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"

@@ -118,6 +118,7 @@ write_config "$SERVER" "$TOKEN" "$quick" "$only" "$experiments" "$reps" "$client
 
 PROFILE=$(mktemp -d); tmpdirs+=("$PROFILE")
 log "devserver $SERVER (pid $DEVSERVER_PID), page $COLLECTOR, chromium $(chromium --version 2>/dev/null | awk '{print $2}')"
+cd "$RUN"   # the browser's working directory: any log it writes (e.g. V8 profiles) stays in the run's folder
 chromium --headless=new --no-sandbox --disable-gpu --disable-background-networking \
   --disable-component-update --disable-sync --no-first-run --no-default-browser-check \
   --disable-extensions --disable-dev-shm-usage --disable-renderer-backgrounding \
@@ -127,6 +128,7 @@ chromium --headless=new --no-sandbox --disable-gpu --disable-background-networki
   --user-data-dir="$PROFILE" "$COLLECTOR/" >"$RUN/chromium.log" 2>&1 &
 pids+=($!)
 BROWSER_PID=$!
+cd "$ROOT"
 write_config "$SERVER" "$TOKEN" "$quick" "$only" "$experiments" "$reps" "$clients" "$variants" "$DEVSERVER_PID" "$BROWSER_PID"
 
 # The page reports progress to page.log; wait for its "done" (or the collector's timeout).

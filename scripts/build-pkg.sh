@@ -85,6 +85,11 @@ for target in "${targets[@]}"; do
   wasm-opt $flags "$tmp/kube_exec_wasm_bg.wasm" -o "$tmp/kube_exec_wasm_bg.wasm.opt"
   mv "$tmp/kube_exec_wasm_bg.wasm.opt" "$tmp/kube_exec_wasm_bg.wasm"
   finish_package "$tmp" "$target"
+  # Minified JS (the readable source is src/web/glue.js; the docs are in the .d.ts).
+  while IFS= read -r js; do
+    terser "$js" --module --compress --mangle --comments '/@ts-self-types/' -o "$js.min"
+    mv "$js.min" "$js"
+  done < <(find "$tmp" -name '*.js')
   rm -rf "$out-old-$$"
   [ -d "$out" ] && mv "$out" "$out-old-$$"
   mv "$tmp" "$out"

@@ -94,15 +94,11 @@ fn protocols(o: JsValue, names: &[&str]) -> JsValue {
 }
 
 async fn exec(o: &JsValue) -> Result<JsValue, JsValue> {
-    sdk_exec(o.clone().unchecked_into())
-        .await
-        .map(JsValue::from)
+    JsFuture::from(sdk_exec(o.clone().unchecked_into())).await
 }
 
 async fn attach(o: &JsValue) -> Result<JsValue, JsValue> {
-    sdk_attach(o.clone().unchecked_into())
-        .await
-        .map(JsValue::from)
+    JsFuture::from(sdk_attach(o.clone().unchecked_into())).await
 }
 
 async fn open(o: &JsValue) -> JsValue {

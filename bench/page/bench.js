@@ -62,67 +62,69 @@ async function streamReceive(execFn, o, bytes, onChunk) {
   return { n, chunks, tEnd };
 }
 
-async function streamRoundTrips(execFn, o, count, warmup) {
+async function streamEcho(execFn, o) {
   const s = await execFn({ ...o, stdin: true });
   const w = s.stdin.getWriter();
   const r = s.stdout.getReader();
   const b = new Uint8Array([0x61]);
-  const samples = [];
   const parts = TRACE.on ? [[], [], []] : null;
-  for (let i = 0; i < warmup + count; i++) {
-    const t0 = performance.now();
-    const wp = w.write(b);
-    const { value, done } = await r.read();
-    const t1 = performance.now();
-    const dt = t1 - t0;
-    if (done || value.byteLength !== 1) throw new Error('echo: unexpected ' + (done ? 'end' : value.byteLength + ' bytes'));
-    await wp;
-    if (i >= warmup) {
-      samples.push(dt);
+  return {
+    async rt() {
+      const t0 = performance.now();
+      const wp = w.write(b);
+      const { value, done } = await r.read();
+      const t1 = performance.now();
+      if (done || value.byteLength !== 1) throw new Error('echo: unexpected ' + (done ? 'end' : value.byteLength + ' bytes'));
+      await wp;
       if (parts) { parts[0].push(TRACE.send - t0); parts[1].push(TRACE.recv - TRACE.send); parts[2].push(t1 - TRACE.recv); }
-    }
-  }
-  if (parts) {
-    const m = (a) => { const x = [...a].sort((p, q) => p - q); return (x[x.length >> 1] * 1000).toFixed(0); };
-    await log(`trace: write→send ${m(parts[0])} µs, send→message ${m(parts[1])} µs, message→read ${m(parts[2])} µs (medians)`);
-  }
-  w.releaseLock();
-  await s.closeStdin();
-  const status = await s.exit;
-  if (!status.success) throw new Error('exit ' + JSON.stringify(status));
-  r.releaseLock();
-  return samples;
+      return t1 - t0;
+    },
+    async close() {
+      w.releaseLock();
+      await s.closeStdin();
+      const status = await s.exit;
+      r.releaseLock();
+      if (!status.success) throw new Error('exit ' + JSON.stringify(status));
+      if (!parts) return null;
+      const m = (a) => { const x = [...a].sort((p, q) => p - q); return Math.round(x[x.length >> 1] * 1000); };
+      return `write→send ${m(parts[0])} µs, send→message ${m(parts[1])} µs, message→read ${m(parts[2])} µs (medians)`;
+    },
+  };
 }
 
 const base = { server, token, namespace: 'default', pod: 'bench', stdout: true, stderr: true, stdin: false };
 const CLIENTS = {
   raw: {
     receive: (o, bytes) => raw.receive(o, bytes),
-    roundTrips: (o, c, w) => raw.roundTrips(o, c, w),
+    echo: (o) => raw.echo(o),
   },
   'js-reference': {
     receive: (o, bytes, onChunk) => streamReceive(jsref.exec, o, bytes, onChunk),
-    roundTrips: (o, c, w) => streamRoundTrips(jsref.exec, o, c, w),
+    echo: (o) => streamEcho(jsref.exec, o),
   },
 };
 if (cfg.experiments) {
   CLIENTS['js-coalesce-nocopy'] = {
     receive: (o, bytes, onChunk) => streamReceive(jsref.exec, { ...o, coalesce: 'nocopy' }, bytes, onChunk),
-    roundTrips: (o, c, w) => streamRoundTrips(jsref.exec, { ...o, coalesce: 'nocopy' }, c, w),
+    echo: (o) => streamEcho(jsref.exec, { ...o, coalesce: 'nocopy' }),
+  };
+  CLIENTS['raw-retain'] = {
+    receive: (o, bytes) => raw.receive({ ...o, retain: true }, bytes),
+    echo: (o) => raw.echo(o),
   };
   CLIENTS['raw-view'] = {
     receive: (o, bytes) => raw.receive({ ...o, view: true }, bytes),
-    roundTrips: (o, c, w) => raw.roundTrips(o, c, w),
+    echo: (o) => raw.echo(o),
   };
   CLIENTS['js-coalesce'] = {
     receive: (o, bytes, onChunk) => streamReceive(jsref.exec, { ...o, coalesce: true }, bytes, onChunk),
-    roundTrips: (o, c, w) => streamRoundTrips(jsref.exec, { ...o, coalesce: true }, c, w),
+    echo: (o) => streamEcho(jsref.exec, { ...o, coalesce: true }),
   };
 }
 if (wasm) {
   CLIENTS['kube-exec-wasm'] = {
     receive: (o, bytes, onChunk) => streamReceive(wasm.exec, o, bytes, onChunk),
-    roundTrips: (o, c, w) => streamRoundTrips(wasm.exec, o, c, w),
+    echo: (o) => streamEcho(wasm.exec, o),
   };
 }
 for (const v of cfg.variants ? cfg.variants.split(',') : []) {
@@ -131,7 +133,7 @@ for (const v of cfg.variants ? cfg.variants.split(',') : []) {
     await m.default();
     CLIENTS[`kube-exec-wasm@${v}`] = {
       receive: (o, bytes, onChunk) => streamReceive(m.exec, o, bytes, onChunk),
-      roundTrips: (o, c, w) => streamRoundTrips(m.exec, o, c, w),
+      echo: (o) => streamEcho(m.exec, o),
     };
   } catch (e) { await log(`variant ${v}: ${e}`); }
 }
@@ -169,20 +171,39 @@ async function throughput(id, { bytes, frame, protocols, unit }) {
   await post('/result', { kind: 'throughput', id, params: { bytes, frame, protocols }, runs });
 }
 
+// Round trips: each repetition opens one echo session per client, then alternates blocks of
+// round trips between them (so that drift on the machine hits every client alike).
 async function roundTrip(id) {
   const o = { ...base, command: ['echo'], protocols: ['v5.channel.k8s.io'] };
+  const BLOCKS = 10, per = Math.ceil(P.rtt / BLOCKS);
   const runs = [];
   for (let rep = 0; rep < P.reps; rep++) {
-    for (const name of orderFor(rep)) {
-      await settle();
-      let samples = null, error = null;
-      try { samples = await CLIENTS[name].roundTrips(o, P.rtt, P.rttWarm); } catch (e) { error = String(e); }
-      runs.push({ workload: id, client: name, rep, error, samples });
-      const s = samples ? [...samples].sort((a, b) => a - b) : null;
-      await log(`${id} rep ${rep} ${name}: ${error ?? `p50 ${(s[s.length >> 1] * 1000).toFixed(0)} µs`}`);
+    const order = orderFor(rep);
+    const sess = {}, samples = {}, errors = {};
+    await settle();
+    for (const name of order) {
+      samples[name] = [];
+      try {
+        sess[name] = await CLIENTS[name].echo(o);
+        for (let i = 0; i < P.rttWarm; i++) await sess[name].rt();
+      } catch (e) { errors[name] = String(e); delete sess[name]; }
+    }
+    for (let b = 0; b < BLOCKS; b++) {
+      for (const name of order) {
+        if (!sess[name]) continue;
+        try { for (let i = 0; i < per; i++) samples[name].push(await sess[name].rt()); } catch (e) { errors[name] = String(e); delete sess[name]; }
+      }
+    }
+    for (const name of order) {
+      let trace = null;
+      if (sess[name]) { try { trace = await sess[name].close(); } catch (e) { errors[name] = String(e); } }
+      const err = errors[name] ?? null;
+      runs.push({ workload: id, client: name, rep, error: err, samples: err ? null : samples[name], trace });
+      const x = [...samples[name]].sort((a, b) => a - b);
+      await log(`${id} rep ${rep} ${name}: ${err ?? `p50 ${(x[x.length >> 1] * 1000).toFixed(0)} µs`}${trace ? ' — ' + trace : ''}`);
     }
   }
-  await post('/result', { kind: 'rtt', id, params: { count: P.rtt, warmup: P.rttWarm }, runs });
+  await post('/result', { kind: 'rtt', id, params: { count: BLOCKS * per, warmup: P.rttWarm, blocks: BLOCKS }, runs });
 }
 
 async function measureMemory() {

@@ -42,6 +42,18 @@ export async function receive(o, bytes) {
       if (len > 1) n += ((len - 1) >> 2) * 3 - (s.charCodeAt(len - 1) === 61 ? (s.charCodeAt(len - 2) === 61 ? 2 : 1) : 0);
       if (n >= bytes && !tEnd) { tEnd = performance.now(); done(); }
     };
+  } else if (o.retain) {
+    // EXPERIMENT (bench --experiments): keep each payload view alive until the next task
+    // (as a stream consumer does), then drop it.
+    let held = [], sched = false;
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => { sched = false; for (const v of held) n += v.byteLength; held = []; if (n >= bytes && !tEnd) { tEnd = performance.now(); done(); } };
+    ws.onmessage = (ev) => {
+      const d = ev.data;
+      msgs++;
+      if (new Uint8Array(d, 0, 1)[0] === 1) held.push(new Uint8Array(d, 1));
+      if (!sched) { sched = true; ch.port2.postMessage(0); }
+    };
   } else if (o.view) {
     // EXPERIMENT (bench --experiments): also read the channel byte and make the payload view.
     ws.onmessage = (ev) => {
@@ -64,23 +76,25 @@ export async function receive(o, bytes) {
   return { n, chunks: msgs, tEnd };
 }
 
-// Interactive round trip: send one stdin byte, wait for the echoed stdout frame.
-export async function roundTrips(o, count, warmup) {
+// Interactive round trip: an echo session; rt() sends one stdin byte and waits for the echoed
+// stdout frame, returning the time it took (ms).
+export async function echo(o) {
   const ws = await open(o);
   const frame = new Uint8Array([0, 0x61]);
-  let wake;
+  let wake = null;
   ws.onmessage = (ev) => { if (ev.data.byteLength > 1 && wake) { const w = wake; wake = null; w(); } };
-  const samples = [];
-  for (let i = 0; i < warmup + count; i++) {
-    const p = new Promise((r) => { wake = r; });
-    const t0 = performance.now();
-    ws.send(frame);
-    await p;
-    const dt = performance.now() - t0;
-    if (i >= warmup) samples.push(dt);
-  }
   const c = closed(ws);
-  ws.send(new Uint8Array([255, 0])); // v5 CLOSE stdin: the echo command ends
-  await c;
-  return samples;
+  return {
+    async rt() {
+      const p = new Promise((r) => { wake = r; });
+      const t0 = performance.now();
+      ws.send(frame);
+      await p;
+      return performance.now() - t0;
+    },
+    async close() {
+      ws.send(new Uint8Array([255, 0])); // v5 CLOSE stdin: the echo command ends
+      await c;
+    },
+  };
 }

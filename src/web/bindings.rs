@@ -23,8 +23,9 @@ extern "C" {
     /// A `WritableStream` over a sink object whose methods are Rust closures.
     #[derive(Clone)]
     pub type Input;
+    /// `ws` given: a stdin stream (the sink has `send`); `undefined`: the sink has `write`.
     #[wasm_bindgen(constructor)]
-    pub fn new(sink: &Object) -> Input;
+    pub fn new(sink: &Object, ws: &JsValue) -> Input;
     #[wasm_bindgen(method, getter)]
     pub fn stream(this: &Input) -> Object;
     #[wasm_bindgen(method)]
@@ -39,9 +40,17 @@ extern "C" {
         deliver: &Function,
     );
 
+    /// Type-checks the option bag: the values in a fixed order, or an error message.
+    #[wasm_bindgen(js_name = readOptions)]
+    pub fn read_options(bag: &JsValue, attach: bool) -> JsValue;
+
     /// Reads a stream to its end, calling `callback` with each chunk (the callback adapter).
     #[wasm_bindgen(js_name = forEachChunk)]
     pub fn for_each_chunk(stream: &Object, callback: &Function) -> Promise;
+
+    /// GETs the pod, then calls `on_answer` once with `{ status, body }`, or null without an
+    /// answer.
+    pub fn preflight(url: &str, token: &JsValue, signal: &JsValue, on_answer: &JsValue);
 
     /// A live session's entry in glue.js's registry (for [`fail_all`]).
     pub type Tracked;
@@ -63,10 +72,9 @@ extern "C" {
     pub fn set_timeout(callback: &Function, ms: f64) -> JsValue;
     #[wasm_bindgen(js_name = clearTimeout)]
     pub fn clear_timeout(id: &JsValue);
-    #[wasm_bindgen(js_name = fetch)]
-    pub fn fetch(url: &str, init: &Object) -> Promise;
     #[wasm_bindgen(js_namespace = performance, js_name = now)]
     pub fn now_ms() -> f64;
+
 }
 
 /// This page's origin (`location.origin`), or "" where there is none.
@@ -76,13 +84,6 @@ pub fn page_origin() -> String {
         .ok()
         .and_then(|o| o.as_string())
         .unwrap_or_default()
-}
-
-/// A promise resolved after `ms` milliseconds (for polling `bufferedAmount`).
-pub fn sleep(ms: f64) -> Promise {
-    Promise::new(&mut |resolve, _reject| {
-        set_timeout(&resolve, ms);
-    })
 }
 
 /// Installs the panic hook once: the panic goes to the console (console_error_panic_hook),

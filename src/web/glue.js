@@ -160,17 +160,56 @@ export function decodeBase64(text) {
   return out;
 }
 
-// Input: a WritableStream whose sink is implemented in Rust. `fail` errors the stream so
-// that no later write reaches the (then released) sink.
+// Stdin writes are handed to the core in pieces of at most this many bytes, and wait while the
+// socket holds more than STDIN_HIGH_WATER bytes not yet sent (polled every DRAIN_POLL_MS).
+const STDIN_PIECE_MAX = 256 * 1024;
+const STDIN_HIGH_WATER = 1 << 20;
+const DRAIN_POLL_MS = 2;
+const encoder = new TextEncoder();
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// The bytes of a stdin chunk: a string (UTF-8), any ArrayBufferView, or an ArrayBuffer;
+// null for anything else.
+function bytesOf(chunk) {
+  if (typeof chunk === "string") return encoder.encode(chunk);
+  if (chunk instanceof Uint8Array) return chunk;
+  if (ArrayBuffer.isView(chunk)) return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  if (chunk instanceof ArrayBuffer) return new Uint8Array(chunk);
+  return null;
+}
+
+// The preflight GET of the pod with the same credentials; calls `onAnswer` exactly once with
+// `{ status, body }`, or null when no answer came (network, CORS, certificate, abort).
+export function preflight(url, token, signal, onAnswer) {
+  const init = { cache: "no-store", signal };
+  if (token !== undefined) init.headers = { Authorization: `Bearer ${token}` };
+  fetch(url, init)
+    .then(
+      (r) =>
+        r.arrayBuffer().then(
+          (b) => ({ status: r.status, body: new Uint8Array(b) }),
+          () => ({ status: r.status, body: new Uint8Array(0) }),
+        ),
+      () => null,
+    )
+    .then(onAnswer);
+}
+
+// Input: a WritableStream whose sink is implemented in Rust. For stdin (`ws` given), a write
+// hands the chunk's bytes to `sink.send(piece)` (Rust: frames and sends one piece, returns an
+// error or undefined) piece by piece, each time waiting while the socket is backed up; it
+// resolves once everything is handed to the socket. Elsewhere `sink.write(chunk)` does it all.
+// `fail` errors the stream so that no later write reaches the (then released) sink.
 export class Input {
-  constructor(sink) {
+  constructor(sink, ws) {
     this.ctrl = null;
+    this.error = null;
     this.stream = new WritableStream(
       {
         start: (c) => {
           this.ctrl = c;
         },
-        write: (chunk) => sink.write(chunk),
+        write: (chunk) => (ws ? this.writeStdin(ws, sink, chunk) : sink.write(chunk)),
         close: () => sink.close(),
         abort: () => sink.abort(),
       },
@@ -178,7 +217,23 @@ export class Input {
     );
   }
 
+  async writeStdin(ws, sink, chunk) {
+    const bytes = bytesOf(chunk);
+    for (let at = 0; ; ) {
+      if (this.error !== null) throw this.error;
+      const piece = bytes === null ? null : bytes.subarray(at, at + STDIN_PIECE_MAX);
+      const error = sink.send(piece);
+      if (error !== undefined) throw error;
+      at += piece.length;
+      while (this.error === null && ws.readyState === 1 && ws.bufferedAmount > STDIN_HIGH_WATER) {
+        await sleep(DRAIN_POLL_MS);
+      }
+      if (at >= bytes.length) return;
+    }
+  }
+
   fail(error) {
+    this.error = error;
     try {
       this.ctrl.error(error);
     } catch (_) {
@@ -262,4 +317,62 @@ export function listen(ws, stdout, stderr, route, deliver) {
       else if (r === 3) deliver(new Uint8Array(d));
     }
   };
+}
+
+// Type checks of the option bag of exec()/attach(), for src/web/options.rs: returns the values
+// in a fixed order (see there), or a message for an InvalidOptions error. The values
+// themselves (names, URLs, sizes, subprotocols) are checked by the core.
+export function readOptions(o, attach) {
+  if (typeof o !== "object" || o === null) return "options must be an object";
+  const get = (k) => (o[k] === undefined || o[k] === null ? undefined : o[k]);
+  const typed = (k, type, what) => {
+    const v = get(k);
+    if (v !== undefined && typeof v !== type) throw `\`${k}\` must be ${what}`;
+    return v;
+  };
+  const str = (k) => typed(k, "string", "a string");
+  const required = (k) => {
+    if (get(k) === undefined) throw `\`${k}\` is required`;
+    return str(k);
+  };
+  const bool = (k, dflt) => {
+    const v = typed(k, "boolean", "a boolean");
+    return v === undefined ? dflt : v;
+  };
+  const ms = (k) => {
+    const v = typed(k, "number", "a number of milliseconds");
+    if (v !== undefined && !(v >= 0 && Number.isFinite(v))) throw `\`${k}\` must be a number of milliseconds`;
+    return v;
+  };
+  const strings = (k) => {
+    const v = get(k);
+    if (v !== undefined && !(Array.isArray(v) && v.every((s) => typeof s === "string")))
+      throw `\`${k}\` must be an array of strings`;
+    return v;
+  };
+  try {
+    const tty = bool("tty", false);
+    let command = [];
+    if (attach) {
+      if (get("command") !== undefined) throw "attach takes no `command`";
+    } else {
+      command = strings("command");
+      if (command === undefined) throw "`command` is required";
+    }
+    const signal = get("signal");
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw "`signal` must be an AbortSignal";
+    const size = get("terminalSize");
+    if (size !== undefined && (typeof size !== "object" || typeof size.cols !== "number" || typeof size.rows !== "number"))
+      throw "`terminalSize` must be { cols, rows } numbers";
+    return [
+      str("server"), required("namespace"), required("pod"), str("container"), command,
+      bool("stdin", false), bool("stdout", true), bool("stderr", !tty), tty,
+      str("token"), strings("protocols"), size && size.cols, size && size.rows, signal,
+      bool("allowInsecureToken", false), bool("preflight", true),
+      ms("readyTimeout"), ms("keepalive"), ms("connectTimeout"),
+    ];
+  } catch (message) {
+    if (typeof message === "string") return message;
+    throw message;
+  }
 }

@@ -145,14 +145,14 @@ extern "C" {
 
 /// Runs `command` in a container (`kubectl exec`). Resolves once the WebSocket is open, with
 /// the session's streams; rejects with an {@link ExecError} if it cannot be opened.
-#[wasm_bindgen]
-pub async fn exec(options: ExecOptions) -> Result<ExecSession, JsValue> {
-    session::open(crate::request::Kind::Exec, options.into()).await
+#[wasm_bindgen(unchecked_return_type = "Promise<ExecSession>")]
+pub fn exec(options: ExecOptions) -> js_sys::Promise {
+    session::open(crate::request::Kind::Exec, options.into())
 }
 
 /// Attaches to a container's main process (`kubectl attach`). Resolves once the WebSocket is
 /// open; rejects with an {@link ExecError} if it cannot be opened.
-#[wasm_bindgen]
-pub async fn attach(options: AttachOptions) -> Result<ExecSession, JsValue> {
-    session::open(crate::request::Kind::Attach, options.into()).await
+#[wasm_bindgen(unchecked_return_type = "Promise<ExecSession>")]
+pub fn attach(options: AttachOptions) -> js_sys::Promise {
+    session::open(crate::request::Kind::Attach, options.into())
 }

@@ -1,10 +1,12 @@
-//! Reading the JavaScript option bag with `Reflect` (no serde: smaller, and every wrong type
-//! becomes an `InvalidOptions` error that names the option).
+//! Reading the JavaScript option bag: glue.js checks the types (every wrong type becomes an
+//! `InvalidOptions` error that names the option) and hands over the values in a fixed order;
+//! no serde.
 
 use js_sys::{Array, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::AbortSignal;
 
+use super::bindings;
 use crate::error::{Error, ErrorCode};
 use crate::resize::TerminalSize;
 
@@ -34,62 +36,6 @@ fn invalid(message: String) -> Error {
     Error::new(ErrorCode::InvalidOptions, message)
 }
 
-/// The property, or `None` when it is `undefined` or `null`.
-fn get(bag: &JsValue, key: &str) -> Option<JsValue> {
-    Reflect::get(bag, &JsValue::from_str(key))
-        .ok()
-        .filter(|v| !v.is_undefined() && !v.is_null())
-}
-
-fn string(bag: &JsValue, key: &str) -> Result<Option<String>, Error> {
-    match get(bag, key) {
-        None => Ok(None),
-        Some(v) => v
-            .as_string()
-            .map(Some)
-            .ok_or_else(|| invalid(format!("`{key}` must be a string"))),
-    }
-}
-
-fn required_string(bag: &JsValue, key: &str) -> Result<String, Error> {
-    string(bag, key)?.ok_or_else(|| invalid(format!("`{key}` is required")))
-}
-
-fn boolean(bag: &JsValue, key: &str, default: bool) -> Result<bool, Error> {
-    match get(bag, key) {
-        None => Ok(default),
-        Some(v) => v
-            .as_bool()
-            .ok_or_else(|| invalid(format!("`{key}` must be a boolean"))),
-    }
-}
-
-fn strings(bag: &JsValue, key: &str) -> Result<Option<Vec<String>>, Error> {
-    let Some(v) = get(bag, key) else {
-        return Ok(None);
-    };
-    let not_strings = || invalid(format!("`{key}` must be an array of strings"));
-    if !Array::is_array(&v) {
-        return Err(not_strings());
-    }
-    let array: Array = v.unchecked_into();
-    let mut out = Vec::with_capacity(array.length() as usize);
-    for item in array.iter() {
-        out.push(item.as_string().ok_or_else(not_strings)?);
-    }
-    Ok(Some(out))
-}
-
-fn number(bag: &JsValue, key: &str) -> Result<Option<f64>, Error> {
-    match get(bag, key) {
-        None => Ok(None),
-        Some(v) => match v.as_f64() {
-            Some(n) if n >= 0.0 && n.is_finite() => Ok(Some(n)),
-            _ => Err(invalid(format!("`{key}` must be a number of milliseconds"))),
-        },
-    }
-}
-
 /// `{ cols, rows }`: whole numbers in 1..=65535.
 pub fn terminal_size(value: &JsValue, what: &str) -> Result<TerminalSize, Error> {
     let field = |k: &str| Reflect::get(value, &JsValue::from_str(k)).ok()?.as_f64();
@@ -102,50 +48,48 @@ pub fn terminal_size(value: &JsValue, what: &str) -> Result<TerminalSize, Error>
 }
 
 impl Options {
-    /// Reads the option bag; `attach` has no command.
+    /// Reads the option bag (type checks in glue.js `readOptions`); `attach` has no command.
     pub fn read(bag: &JsValue, attach: bool) -> Result<Options, Error> {
-        if !bag.is_object() {
-            return Err(invalid("options must be an object".into()));
+        let values = bindings::read_options(bag, attach);
+        if let Some(message) = values.as_string() {
+            return Err(invalid(message));
         }
-        let tty = boolean(bag, "tty", false)?;
-        let command = if attach {
-            if get(bag, "command").is_some() {
-                return Err(invalid("attach takes no `command`".into()));
-            }
-            Vec::new()
-        } else {
-            strings(bag, "command")?.ok_or_else(|| invalid("`command` is required".into()))?
+        let a: Array = values.unchecked_into();
+        let string = |i| a.get(i).as_string();
+        let boolean = |i| a.get(i).as_bool().unwrap_or_default();
+        let number = |i| a.get(i).as_f64();
+        let strings = |i| {
+            let v = a.get(i);
+            (!v.is_undefined()).then(|| {
+                Array::from(&v)
+                    .iter()
+                    .filter_map(|s| s.as_string())
+                    .collect::<Vec<_>>()
+            })
         };
-        let signal = match get(bag, "signal") {
-            None => None,
-            Some(v) => Some(
-                v.dyn_into::<AbortSignal>()
-                    .map_err(|_| invalid("`signal` must be an AbortSignal".into()))?,
-            ),
-        };
-        let terminal_size = match get(bag, "terminalSize") {
-            None => None,
-            Some(v) => Some(terminal_size(&v, "terminalSize")?),
+        let terminal_size = match (number(11), number(12)) {
+            (Some(cols), Some(rows)) => Some(TerminalSize::from_f64(cols, rows)?),
+            _ => None,
         };
         Ok(Options {
-            server: string(bag, "server")?,
-            namespace: required_string(bag, "namespace")?,
-            pod: required_string(bag, "pod")?,
-            container: string(bag, "container")?,
-            command,
-            stdin: boolean(bag, "stdin", false)?,
-            stdout: boolean(bag, "stdout", true)?,
-            stderr: boolean(bag, "stderr", !tty)?,
-            tty,
-            token: string(bag, "token")?,
-            protocols: strings(bag, "protocols")?,
+            server: string(0),
+            namespace: string(1).unwrap_or_default(),
+            pod: string(2).unwrap_or_default(),
+            container: string(3),
+            command: strings(4).unwrap_or_default(),
+            stdin: boolean(5),
+            stdout: boolean(6),
+            stderr: boolean(7),
+            tty: boolean(8),
+            token: string(9),
+            protocols: strings(10),
             terminal_size,
-            signal,
-            allow_insecure_token: boolean(bag, "allowInsecureToken", false)?,
-            preflight: boolean(bag, "preflight", true)?,
-            ready_timeout_ms: number(bag, "readyTimeout")?,
-            keepalive_ms: number(bag, "keepalive")?,
-            connect_timeout_ms: number(bag, "connectTimeout")?,
+            signal: a.get(13).dyn_into::<AbortSignal>().ok(),
+            allow_insecure_token: boolean(14),
+            preflight: boolean(15),
+            ready_timeout_ms: number(16),
+            keepalive_ms: number(17),
+            connect_timeout_ms: number(18),
         })
     }
 }

@@ -12,10 +12,9 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{ArrayBuffer, Function, Object, Promise, Reflect, Uint8Array};
+use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use web_sys::{AbortSignal, BinaryType, CloseEvent, WebSocket};
 
 use super::bindings::{self, Input, Output, Tracked};
@@ -28,14 +27,6 @@ use crate::request::{ExecRequest, Kind};
 use crate::resize::TerminalSize;
 use crate::session::{Event, MessageKind, Route, Session, SessionConfig, Transmit};
 use crate::token::BearerToken;
-
-/// Stdin writes wait while more than this is buffered in the socket.
-const STDIN_HIGH_WATER: u32 = 1 << 20;
-/// How often a waiting stdin write looks at `bufferedAmount` again (ms).
-const DRAIN_POLL_MS: f64 = 2.0;
-/// Stdin chunks are handed to the core in pieces of at most this many bytes, so a huge write
-/// waits for the socket between pieces.
-const STDIN_PIECE_MAX: usize = 256 * 1024;
 
 type Shared = Rc<RefCell<Inner>>;
 
@@ -85,7 +76,7 @@ struct Handlers {
     error: Option<Closure<dyn FnMut()>>,
     abort: Option<Closure<dyn FnMut()>>,
     timer: Option<Closure<dyn FnMut()>>,
-    stdin_write: Option<Closure<dyn FnMut(JsValue) -> Promise>>,
+    stdin_send: Option<Closure<dyn FnMut(JsValue) -> JsValue>>,
     stdin_close: Option<Closure<dyn FnMut() -> Promise>>,
     stdin_abort: Option<Closure<dyn FnMut() -> Promise>>,
     resize_write: Option<Closure<dyn FnMut(JsValue) -> Promise>>,
@@ -226,27 +217,21 @@ impl ExecSession {
     }
 }
 
-/// `exec()` / `attach()`: validates, connects, and resolves once the socket is open.
-pub async fn open(kind: Kind, bag: JsValue) -> Result<ExecSession, JsValue> {
+/// `exec()` / `attach()`: validates and connects; the promise resolves with the session once
+/// the socket is open (see the `Opened` event in `drive`), or rejects with an `ExecError`.
+pub fn open(kind: Kind, bag: JsValue) -> Promise {
     bindings::install_panic_hook();
-    let options = Options::read(&bag, kind == Kind::Attach).map_err(|e| error_to_js(&e))?;
-    if options.signal.as_ref().is_some_and(|s| s.aborted()) {
-        return Err(js_error(ErrorCode::Aborted, "aborted by the signal"));
-    }
-    let (shared, opened) = connect(kind, options).map_err(|e| error_to_js(&e))?;
-    JsFuture::from(opened).await?;
-    let i = shared.borrow();
-    let session = ExecSession {
-        inner: shared.clone(),
-        protocol: i.protocol.clone(),
-        stdout: i.stdout.stream(),
-        stderr: i.stderr.stream(),
-        stdin: i.stdin.stream(),
-        resizes: i.resizes.stream(),
-        exit: i.exit_promise.clone(),
+    let options = match Options::read(&bag, kind == Kind::Attach) {
+        Ok(o) => o,
+        Err(e) => return Promise::reject(&error_to_js(&e)),
     };
-    drop(i);
-    Ok(session)
+    if options.signal.as_ref().is_some_and(|s| s.aborted()) {
+        return Promise::reject(&js_error(ErrorCode::Aborted, "aborted by the signal"));
+    }
+    match connect(kind, options) {
+        Ok((_, opened)) => opened,
+        Err(e) => Promise::reject(&error_to_js(&e)),
+    }
 }
 
 fn connect(kind: Kind, o: Options) -> Result<(Shared, Promise), Error> {
@@ -333,8 +318,8 @@ fn connect(kind: Kind, o: Options) -> Result<(Shared, Promise), Error> {
         protocol: String::new(),
         stdout: Output::new(),
         stderr: Output::new(),
-        stdin: Input::new(&stdin_sink),
-        resizes: Input::new(&resize_sink),
+        stdin: Input::new(&stdin_sink, &ws),
+        resizes: Input::new(&resize_sink, &JsValue::UNDEFINED),
         opened: Some(opened),
         exit: Some(exit),
         exit_promise,
@@ -363,8 +348,8 @@ fn connect(kind: Kind, o: Options) -> Result<(Shared, Promise), Error> {
 }
 
 /// Gives a sink object (already wrapped by an `Input`) its methods.
-fn sink(o: &Object, write: &Function, close: &Function, abort: &Function) {
-    let _ = Reflect::set(o, &"write".into(), write);
+fn sink(o: &Object, write_name: &str, write: &Function, close: &Function, abort: &Function) {
+    let _ = Reflect::set(o, &write_name.into(), write);
     let _ = Reflect::set(o, &"close".into(), close);
     let _ = Reflect::set(o, &"abort".into(), abort);
 }
@@ -430,8 +415,8 @@ fn install(
     }));
 
     let s = shared.clone();
-    let stdin_write =
-        Closure::<dyn FnMut(JsValue) -> Promise>::new(move |chunk| write_stdin(&s, chunk));
+    let stdin_send =
+        Closure::<dyn FnMut(JsValue) -> JsValue>::new(move |piece| send_stdin(&s, piece));
     let s = shared.clone();
     let stdin_close = Closure::<dyn FnMut() -> Promise>::new(move || close_stdin(&s));
     let s = shared.clone();
@@ -442,7 +427,8 @@ fn install(
     });
     sink(
         stdin_sink,
-        stdin_write.as_ref().unchecked_ref(),
+        "send",
+        stdin_send.as_ref().unchecked_ref(),
         stdin_close.as_ref().unchecked_ref(),
         stdin_abort.as_ref().unchecked_ref(),
     );
@@ -461,12 +447,13 @@ fn install(
         Closure::<dyn FnMut() -> Promise>::new(|| Promise::resolve(&JsValue::UNDEFINED));
     sink(
         resize_sink,
+        "write",
         resize_write.as_ref().unchecked_ref(),
         resize_close.as_ref().unchecked_ref(),
         resize_close.as_ref().unchecked_ref(),
     );
 
-    h.stdin_write = Some(stdin_write);
+    h.stdin_send = Some(stdin_send);
     h.stdin_close = Some(stdin_close);
     h.stdin_abort = Some(stdin_abort);
     h.resize_write = Some(resize_write);
@@ -548,11 +535,23 @@ fn drive(shared: &Shared) {
     for e in events {
         match e {
             Event::Opened(p) => {
-                let mut i = shared.borrow_mut();
-                i.phase = Phase::Open;
-                i.protocol = p.name().to_string();
-                if let Some(s) = i.opened.take() {
-                    s.resolve(&JsValue::UNDEFINED);
+                let (opened, session) = {
+                    let mut i = shared.borrow_mut();
+                    i.phase = Phase::Open;
+                    i.protocol = p.name().to_string();
+                    let session = ExecSession {
+                        inner: shared.clone(),
+                        protocol: i.protocol.clone(),
+                        stdout: i.stdout.stream(),
+                        stderr: i.stderr.stream(),
+                        stdin: i.stdin.stream(),
+                        resizes: i.resizes.stream(),
+                        exit: i.exit_promise.clone(),
+                    };
+                    (i.opened.take(), session)
+                };
+                if let Some(s) = opened {
+                    s.resolve(&JsValue::from(session));
                 }
             }
             Event::Output { channel, data } => {
@@ -617,10 +616,18 @@ fn fail(shared: &Shared, error: Error) {
     finish(shared, Some(&js));
     if let Some(opened) = opened {
         match preflight {
-            Some((url, token, signal)) => wasm_bindgen_futures::spawn_local(async move {
-                let e = preflight::classify(&url, token.as_ref(), signal.as_ref(), error).await;
-                opened.reject(&error_to_js(&e));
-            }),
+            Some((url, token, signal)) => {
+                let token = token.map_or(JsValue::UNDEFINED, |t| t.expose().into());
+                let signal_js = signal.clone().map_or(JsValue::UNDEFINED, JsValue::from);
+                // The answer promise never rejects, so this one-shot closure always runs (and
+                // frees itself).
+                let classify = Closure::once_into_js(move |answer: JsValue| {
+                    let aborted = signal.is_some_and(|s| s.aborted());
+                    let e = preflight::classify(&answer, aborted, error);
+                    opened.reject(&error_to_js(&e));
+                });
+                bindings::preflight(&url, &token, &signal_js, &classify);
+            }
             None => opened.reject(&js),
         }
     }
@@ -708,97 +715,29 @@ fn close_stdin(shared: &Shared) -> Promise {
     }
 }
 
-/// The bytes of a stdin chunk: a string (UTF-8), or any `ArrayBufferView` / `ArrayBuffer`.
-fn chunk_bytes(chunk: &JsValue) -> Option<Vec<u8>> {
-    if let Some(s) = chunk.as_string() {
-        return Some(s.into_bytes());
-    }
-    if let Some(u) = chunk.dyn_ref::<Uint8Array>() {
-        return Some(u.to_vec());
-    }
-    if let Some(b) = chunk.dyn_ref::<ArrayBuffer>() {
-        return Some(Uint8Array::new(b).to_vec());
-    }
-    if ArrayBuffer::is_view(chunk) {
-        let get = |k: &str| Reflect::get(chunk, &JsValue::from_str(k)).ok();
-        let buffer = get("buffer")?.dyn_into::<ArrayBuffer>().ok()?;
-        let offset = get("byteOffset")?.as_f64()? as u32;
-        let length = get("byteLength")?.as_f64()? as u32;
-        return Some(Uint8Array::new_with_byte_offset_and_length(&buffer, offset, length).to_vec());
-    }
-    None
-}
-
-fn write_stdin(shared: &Shared, chunk: JsValue) -> Promise {
-    let Some(bytes) = chunk_bytes(&chunk) else {
-        return Promise::reject(&js_error(
+/// Frames and sends one piece of stdin (a `Uint8Array` from glue.js's stdin sink); returns
+/// `undefined`, or the `ExecError` that the write rejects with.
+fn send_stdin(shared: &Shared, piece: JsValue) -> JsValue {
+    let Some(piece) = piece.dyn_ref::<Uint8Array>() else {
+        return js_error(
             ErrorCode::InvalidOptions,
             "stdin takes Uint8Array (or other ArrayBufferView, ArrayBuffer) or string chunks",
-        ));
+        );
     };
-    // Fast path: open, room in the socket, one piece: sent before `write` returns.
-    let fast = {
-        let i = shared.borrow();
-        i.phase == Phase::Open
-            && bytes.len() <= STDIN_PIECE_MAX
-            && i.ws.buffered_amount() <= STDIN_HIGH_WATER
+    let bytes = piece.to_vec();
+    let sent = {
+        let mut i = shared.borrow_mut();
+        if i.phase == Phase::Ended {
+            Err(Error::new(ErrorCode::NotOpen, "the session has ended"))
+        } else {
+            i.core.send_stdin(&bytes)
+        }
     };
-    if fast {
-        let sent = shared.borrow_mut().core.send_stdin(&bytes);
-        if let Err(e) = sent {
-            return Promise::reject(&error_to_js(&e));
+    match sent {
+        Ok(()) => {
+            drive(shared);
+            JsValue::UNDEFINED
         }
-        drive(shared);
-        if !backed_up(shared) {
-            return Promise::resolve(&JsValue::UNDEFINED);
-        }
-        let shared = shared.clone();
-        return future_to_promise(async move {
-            drained(&shared).await?;
-            Ok(JsValue::UNDEFINED)
-        });
+        Err(e) => error_to_js(&e),
     }
-    let shared = shared.clone();
-    future_to_promise(async move {
-        for piece in bytes.chunks(STDIN_PIECE_MAX) {
-            loop {
-                let result = {
-                    let mut i = shared.borrow_mut();
-                    if i.phase == Phase::Ended {
-                        Err(Error::new(ErrorCode::NotOpen, "the session has ended"))
-                    } else {
-                        i.core.send_stdin(piece)
-                    }
-                };
-                match result {
-                    Ok(()) => break,
-                    // Before open the queue is bounded: wait for the socket instead of failing.
-                    Err(e)
-                        if e.code() == ErrorCode::BufferFull
-                            && shared.borrow().phase == Phase::Connecting =>
-                    {
-                        JsFuture::from(bindings::sleep(DRAIN_POLL_MS * 5.0)).await?;
-                    }
-                    Err(e) => return Err(error_to_js(&e)),
-                }
-            }
-            drive(&shared);
-            drained(&shared).await?;
-        }
-        Ok(JsValue::UNDEFINED)
-    })
-}
-
-/// The socket holds more than `STDIN_HIGH_WATER` bytes not yet sent.
-fn backed_up(shared: &Shared) -> bool {
-    let i = shared.borrow();
-    i.phase == Phase::Open && i.ws.buffered_amount() > STDIN_HIGH_WATER
-}
-
-/// Waits until the socket is no longer backed up (or the session ended).
-async fn drained(shared: &Shared) -> Result<(), JsValue> {
-    while backed_up(shared) {
-        JsFuture::from(bindings::sleep(DRAIN_POLL_MS)).await?;
-    }
-    Ok(())
 }
