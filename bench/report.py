@@ -112,7 +112,7 @@ def gz(path):
     return len(data), len(gzip.compress(data, 9, mtime=0))
 
 
-def sizes(pkg, jsref):
+def sizes(pkg, jsref, jsref_min=None):
     out = {}
     w = os.path.join(pkg, "kube_exec_wasm_bg.wasm")
     j = os.path.join(pkg, "kube_exec_wasm.js")
@@ -121,6 +121,8 @@ def sizes(pkg, jsref):
         out["glue"] = dict(zip(("raw", "gzip"), gz(j)))
         out["total_gzip"] = out["wasm"]["gzip"] + out["glue"]["gzip"]
     out["js_reference"] = dict(zip(("raw", "gzip"), gz(jsref)))
+    if jsref_min and os.path.exists(jsref_min):
+        out["js_reference_min"] = dict(zip(("raw", "gzip"), gz(jsref_min)))
     return out
 
 
@@ -168,7 +170,7 @@ def build(args):
         "command": args.command, "machine": args.machine, "env": env, "done": data["done"],
         "throughput": {k: summarize_throughput(v) for k, v in data["throughput"].items()},
         "rtt": {k: summarize_rtt(v) for k, v in data["rtt"].items()},
-        "memory": data["memory"], "sizes": sizes(args.pkg, args.jsref), "native": criterion(args.criterion),
+        "memory": data["memory"], "sizes": sizes(args.pkg, args.jsref, args.jsref_min), "native": criterion(args.criterion),
     }
     S["goals"] = goals(S)
     return S
@@ -187,7 +189,7 @@ def goals(S):
                            ("base64", 0.90, "base64 ≥ 0.9× base64 raw")):
         c = w(id_)
         r = c and c["ratio_to_raw"]
-        G.append({"goal": name, "value": fmt_r(r), "met": None if r is None else r >= lim})
+        G.append({"goal": name, "value": "—" if r is None else f"{r:.3f}×", "met": None if r is None else r >= lim})
     if R and "kube-exec-wasm" in R["clients"]:
         a = R["clients"]["kube-exec-wasm"]["added_p50_ms"]
         G.append({"goal": "added round trip ≤ 0.02 ms at p50", "value": "—" if a is None else f"{a * 1000:+.0f} µs",
@@ -337,7 +339,9 @@ def markdown(S):
         L.append(f"| pkg/kube_exec_wasm_bg.wasm | {Z['wasm']['raw']:,} B | {Z['wasm']['gzip']:,} B |")
         L.append(f"| pkg/kube_exec_wasm.js (glue) | {Z['glue']['raw']:,} B | {Z['glue']['gzip']:,} B |")
         L.append(f"| **kube-exec-wasm total** | {Z['wasm']['raw'] + Z['glue']['raw']:,} B | **{Z['total_gzip']:,} B ({Z['total_gzip'] / KiB:.1f} KiB)** |")
-    L.append(f"| bench/page/js-reference.js (unminified) | {Z['js_reference']['raw']:,} B | {Z['js_reference']['gzip']:,} B |")
+    L.append(f"| bench/page/js-reference.js (as written) | {Z['js_reference']['raw']:,} B | {Z['js_reference']['gzip']:,} B |")
+    if "js_reference_min" in Z:
+        L.append(f"| js-reference.js minified (terser, as build-pkg.sh does the glue) | {Z['js_reference_min']['raw']:,} B | {Z['js_reference_min']['gzip']:,} B |")
     N = S["native"]
     if N:
         L.append("")
@@ -399,9 +403,11 @@ def main():
     ap.add_argument("--machine", required=True)
     ap.add_argument("--pkg", required=True)
     ap.add_argument("--jsref", required=True)
+    ap.add_argument("--jsref-min")
     ap.add_argument("--criterion")
     ap.add_argument("--json", required=True)
     ap.add_argument("--markdown")
+    ap.add_argument("--history")
     args = ap.parse_args()
     S = build(args)
     os.makedirs(os.path.dirname(args.json), exist_ok=True)
@@ -410,6 +416,22 @@ def main():
         json.dump(slim, f, indent=1)
         f.write("\n")
     md = markdown(S)
+    if args.history:
+        T = S["throughput"]
+
+        def ratio(id_):
+            c = (T.get(id_) or {}).get("clients", {}).get("kube-exec-wasm") or {}
+            r = c.get("ratio_to_raw")
+            return None if r is None else round(r, 3)
+
+        R = (S["rtt"].get("rtt") or {}).get("clients", {}).get("kube-exec-wasm") or {}
+        line = {"date": S["date"], "command": S["command"],
+                "ratios": {k: ratio(k) for k in ("bulk-64k", "bulk-4k", "small", "base64")},
+                "added_rtt_p50_us": None if R.get("added_p50_ms") is None else round(R["added_p50_ms"] * 1000),
+                "size_gzip": S["sizes"].get("total_gzip"),
+                "goals_met": sum(1 for g in S["goals"] if g["met"]), "goals": len(S["goals"])}
+        with open(args.history, "a") as f:
+            f.write(json.dumps(line) + "\n")
     if args.markdown:
         text = open(args.markdown).read() if os.path.exists(args.markdown) else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
         if BEGIN not in text or END not in text:

@@ -2,8 +2,9 @@
 # The benchmark: raw WebSocket vs a hand-written JS client vs kube-exec-wasm, in one headless
 # Chromium page against the devserver's bench pod, plus the native criterion benches of the core.
 #
-#   bash scripts/bench.sh            full run (~5-8 min): writes bench/results/latest.json and
-#                                    the results block of BENCHMARKS.md
+#   bash scripts/bench.sh            full run (~8-10 min with the builds): writes bench/results/latest.json,
+#                                    appends to bench/results/history.jsonl, rewrites the results
+#                                    block of BENCHMARKS.md
 #   bash scripts/bench.sh --quick    small sizes, 1 repetition, quick criterion; prints the table,
 #                                    writes bench/results/raw/quick.json only
 #   options: --only bulk-64k,bulk-4k,small,rtt,base64,memory   --no-native   --no-build
@@ -154,11 +155,18 @@ fi
 # ---- report -----------------------------------------------------------------------------------
 machine=$(printf '%s cores, %s, %s' "$(nproc)" "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')" "$(chromium --version 2>/dev/null)")
 cmd="bash scripts/bench.sh"; [ "$quick" = 1 ] && cmd+=" --quick"; [ -n "$only" ] && cmd+=" --only $only"
+[ "$build" = 0 ] && cmd+=" --no-build"; [ "$native" = 0 ] && cmd+=" --no-native"
 args=(--run "$RUN" --command "$cmd" --machine "$machine" --pkg "$PKG" --jsref bench/page/js-reference.js)
+# js-reference minified the way build-pkg.sh minifies the package's glue (terser, if installed).
+if [ -x node_modules/.bin/terser ] &&
+   terser bench/page/js-reference.js --module --compress --mangle -o "$RUN/js-reference.min.js" 2>/dev/null; then
+  args+=(--jsref-min "$RUN/js-reference.min.js")
+fi
 [ "$native" = 1 ] && args+=(--criterion bench/native/target/criterion)
 if [ "$quick" = 1 ] || [ -n "$only" ] || [ "$reps" != 0 ] || [ "$experiments" = 1 ] || [ -n "$clients" ] || [ -n "$variants" ]; then
   python3 bench/report.py "${args[@]}" --json "$ROOT/bench/results/raw/quick.json"
 else
-  python3 bench/report.py "${args[@]}" --json "$ROOT/bench/results/latest.json" --markdown "$ROOT/BENCHMARKS.md"
+  python3 bench/report.py "${args[@]}" --json "$ROOT/bench/results/latest.json" --markdown "$ROOT/BENCHMARKS.md" \
+    --history "$ROOT/bench/results/history.jsonl"
 fi
 log "raw data: $RUN"

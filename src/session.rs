@@ -852,6 +852,32 @@ impl Session {
         }
     }
 
+    /// The stdin fast path: whether `len` bytes of stdin may go out right now as ONE binary
+    /// frame `[0, ...bytes]` that the caller builds and sends itself (no `poll_transmit`).
+    /// True only when [`Session::send_stdin`] would send exactly that frame at once: open,
+    /// stdin requested and not closed, a binary protocol, nothing queued before it, and
+    /// `0 < len <= max_stdin_frame`; the session then counts the bytes as sent (keepalive).
+    /// False: use `send_stdin` (which queues, splits, refuses or encodes base64).
+    pub fn send_stdin_direct(&mut self, len: usize) -> bool {
+        let open = matches!(
+            self.state,
+            State::Open
+                | State::Closing {
+                    stdin_closed: false
+                }
+        );
+        let ok = open
+            && self.config.stdin
+            && len > 0
+            && len <= self.config.max_stdin_frame
+            && self.transmits.is_empty()
+            && self.protocol.is_some_and(|p| !p.is_base64());
+        if ok {
+            self.sent_since_keepalive = true;
+        }
+        ok
+    }
+
     /// Closes stdin alone: the v5 CLOSE signal `[0xFF, 0x00]` (the process sees EOF).
     /// Idempotent. On protocols without half-close, [`ErrorCode::HalfCloseUnsupported`] (the
     /// session goes on). Before open it is queued only if every offered protocol can
@@ -1043,6 +1069,34 @@ mod tests {
 
     fn text(s: &str) -> Transmit {
         Transmit::Text(s.to_string())
+    }
+
+    #[test]
+    fn stdin_direct_only_when_send_stdin_would_send_one_frame_now() {
+        let mut s = open(Protocol::V5, true, false);
+        assert!(!s.send_stdin_direct(0), "empty data sends nothing");
+        assert!(s.send_stdin_direct(3));
+        assert!(!s.send_stdin_direct((1 << 20) + 1), "split by send_stdin");
+        s.send_stdin(b"a").unwrap();
+        assert!(!s.send_stdin_direct(1), "a queued frame goes first");
+        assert_eq!(transmits(&mut s), vec![bin(b"\x00a")]);
+        assert!(s.send_stdin_direct(1));
+        s.close_stdin().unwrap();
+        assert!(!s.send_stdin_direct(1), "stdin closed");
+
+        assert!(
+            !open(Protocol::V4Base64, true, false).send_stdin_direct(1),
+            "base64"
+        );
+        assert!(
+            !open(Protocol::V5, false, false).send_stdin_direct(1),
+            "no stdin"
+        );
+        let mut opening = Session::new(config(true, false));
+        assert!(!opening.send_stdin_direct(1), "queued before open");
+        let mut s = open(Protocol::V5, true, false);
+        s.abort();
+        assert!(!s.send_stdin_direct(1), "ended");
     }
 
     /// `name: protocol, (kind, first byte, len) => route, phase after`

@@ -3,6 +3,7 @@
 // repetition), results POSTed to the collector between timed windows.
 import * as raw from './raw.js';
 import * as jsref from './js-reference.js';
+import { coalescer } from './experiments.js';
 
 const MiB = 1 << 20;
 const $log = document.getElementById('log');
@@ -105,8 +106,8 @@ const CLIENTS = {
 };
 if (cfg.experiments) {
   CLIENTS['js-coalesce-nocopy'] = {
-    receive: (o, bytes, onChunk) => streamReceive(jsref.exec, { ...o, coalesce: 'nocopy' }, bytes, onChunk),
-    echo: (o) => streamEcho(jsref.exec, { ...o, coalesce: 'nocopy' }),
+    receive: (o, bytes, onChunk) => streamReceive(jsref.exec, { ...o, wrapStdout: (enq) => coalescer(enq, true) }, bytes, onChunk),
+    echo: (o) => streamEcho(jsref.exec, { ...o, wrapStdout: (enq) => coalescer(enq, true) }),
   };
   CLIENTS['raw-retain'] = {
     receive: (o, bytes) => raw.receive({ ...o, retain: true }, bytes),
@@ -117,8 +118,8 @@ if (cfg.experiments) {
     echo: (o) => raw.echo(o),
   };
   CLIENTS['js-coalesce'] = {
-    receive: (o, bytes, onChunk) => streamReceive(jsref.exec, { ...o, coalesce: true }, bytes, onChunk),
-    echo: (o) => streamEcho(jsref.exec, { ...o, coalesce: true }),
+    receive: (o, bytes, onChunk) => streamReceive(jsref.exec, { ...o, wrapStdout: (enq) => coalescer(enq, false) }, bytes, onChunk),
+    echo: (o) => streamEcho(jsref.exec, { ...o, wrapStdout: (enq) => coalescer(enq, false) }),
   };
 }
 if (wasm) {

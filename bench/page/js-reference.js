@@ -23,36 +23,6 @@ const toBase64 = typeof Uint8Array.prototype.toBase64 === 'function'
   ? (u) => u.toBase64()
   : (u) => { let s = ''; for (let i = 0; i < u.length; i++) s += String.fromCharCode(u[i]); return btoa(s); };
 
-// EXPERIMENT (bench option `coalesce`, not part of the reference client): output that arrives
-// in a burst (less than 1 ms after the previous message) is held and handed over in the next
-// task, merged into one chunk (views over 16 KiB pass as they are): fewer stream chunks.
-function coalescer(enqueue, nocopy) {
-  let pending = [], bytes = 0, scheduled = false, last = -1e9;
-  const ch = new MessageChannel();
-  const flush = () => {
-    scheduled = false;
-    if (pending.length === 1) enqueue(pending[0]);
-    else if (pending.length > 1 && nocopy) enqueue({ byteLength: bytes });
-    else if (pending.length > 1) {
-      const all = new Uint8Array(bytes); let at = 0;
-      for (const v of pending) { all.set(v, at); at += v.length; }
-      enqueue(all);
-    }
-    pending = []; bytes = 0;
-  };
-  ch.port1.onmessage = flush;
-  const push = (v) => {
-    const now = performance.now();
-    const burst = now - last < 1; last = now;
-    if (!scheduled && (!burst || v.length > 16384)) { enqueue(v); return; }
-    if (v.length > 16384) { flush(); enqueue(v); return; }
-    pending.push(v); bytes += v.length;
-    if (!scheduled) { scheduled = true; ch.port2.postMessage(0); }
-  };
-  push.flush = () => { flush(); ch.port1.close(); };
-  return push;
-}
-
 export function url(o) {
   const base = new URL(o.server ?? location.origin);
   base.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -96,7 +66,7 @@ export function exec(o) {
       write(chunk) { send(STDIN, typeof chunk === 'string' ? enc.encode(chunk) : chunk); },
     });
 
-    const toStdout = o.coalesce ? coalescer((v) => out.enqueue(v), o.coalesce === 'nocopy') : (v) => out.enqueue(v);
+    const toStdout = o.wrapStdout ? o.wrapStdout((v) => out.enqueue(v)) : (v) => out.enqueue(v); // bench experiments
     const deliver = (ch, payload) => {
       if (payload.length === 0) return; // readiness, or nothing
       if (ch === STDOUT) toStdout(payload);

@@ -47,12 +47,13 @@ export async function receive(o, bytes) {
     // (as a stream consumer does), then drop it.
     let held = [], sched = false;
     const ch = new MessageChannel();
-    ch.port1.onmessage = () => { sched = false; for (const v of held) n += v.byteLength; held = []; if (n >= bytes && !tEnd) { tEnd = performance.now(); done(); } };
+    ch.port1.onmessage = () => { sched = false; held = []; };
     ws.onmessage = (ev) => {
       const d = ev.data;
       msgs++;
-      if (new Uint8Array(d, 0, 1)[0] === 1) held.push(new Uint8Array(d, 1));
+      if (new Uint8Array(d, 0, 1)[0] === 1) { const v = new Uint8Array(d, 1); held.push(v); n += v.byteLength; }
       if (!sched) { sched = true; ch.port2.postMessage(0); }
+      if (n >= bytes && !tEnd) { tEnd = performance.now(); done(); }
     };
   } else if (o.view) {
     // EXPERIMENT (bench --experiments): also read the channel byte and make the payload view.

@@ -20,25 +20,16 @@ extern "C" {
     #[wasm_bindgen(method)]
     pub fn end(this: &Output);
 
-    /// A `WritableStream` over a sink object whose methods are Rust closures.
+    /// A `WritableStream` for stdin (`ws` given) or resizes (`undefined`); `track` connects
+    /// it to the session.
     #[derive(Clone)]
     pub type Input;
-    /// `ws` given: a stdin stream (the sink has `send`); `undefined`: the sink has `write`.
     #[wasm_bindgen(constructor)]
-    pub fn new(sink: &Object, ws: &JsValue) -> Input;
+    pub fn new(ws: &JsValue) -> Input;
     #[wasm_bindgen(method, getter)]
     pub fn stream(this: &Input) -> Object;
     #[wasm_bindgen(method)]
     pub fn fail(this: &Input, error: &JsValue);
-
-    /// Sets `ws.onmessage` to the hot path in glue.js (see there).
-    pub fn listen(
-        ws: &web_sys::WebSocket,
-        stdout: &Output,
-        stderr: &Output,
-        route: &Function,
-        deliver: &Function,
-    );
 
     /// Type-checks the option bag: the values in a fixed order, or an error message.
     #[wasm_bindgen(js_name = readOptions)]
@@ -48,19 +39,37 @@ extern "C" {
     #[wasm_bindgen(js_name = forEachChunk)]
     pub fn for_each_chunk(stream: &Object, callback: &Function) -> Promise;
 
-    /// GETs the pod, then calls `on_answer` once with `{ status, body }`, or null without an
-    /// answer.
-    pub fn preflight(url: &str, token: &JsValue, signal: &JsValue, on_answer: &JsValue);
+    /// GETs the pod, then calls `call(CALL_PREFLIGHT, answer)` once with `{ status, body }`,
+    /// or null without an answer.
+    pub fn preflight(url: &str, token: &JsValue, signal: &JsValue, call: &JsValue);
 
-    /// A live session's entry in glue.js's registry (for [`fail_all`]).
+    /// A live session's entry in glue.js's registry (for [`fail_all`]), which also holds
+    /// its event handlers and its timer.
     pub type Tracked;
+    /// Sets the socket's handlers (`onmessage`: see glue.js `listen`), the abort listener and
+    /// the streams' sinks: everything reaches Rust as `route(kind, first, len)` or
+    /// `call(op, a, b)`.
+    #[allow(clippy::too_many_arguments)]
     pub fn track(
         ws: &web_sys::WebSocket,
-        outputs: &Array,
-        inputs: &Array,
+        stdout: &Output,
+        stderr: &Output,
+        stdin: &Input,
+        resizes: &Input,
         rejects: &Array,
+        signal: &JsValue,
+        exit: &Promise,
+        route: &Function,
+        call: &Function,
     ) -> Tracked;
+    /// Removes every handler and the timer.
     pub fn untrack(entry: &Tracked);
+    #[wasm_bindgen(js_name = setTimer)]
+    pub fn set_timer(entry: &Tracked, ms: f64);
+    #[wasm_bindgen(js_name = clearTimer)]
+    pub fn clear_timer(entry: &Tracked);
+    /// `[promise, resolve, reject]`.
+    pub fn deferred() -> Array;
     /// Ends every live session with an `Internal` error (from the panic hook).
     #[wasm_bindgen(js_name = failAll)]
     pub fn fail_all(message: &str);
@@ -68,10 +77,6 @@ extern "C" {
 
 #[wasm_bindgen]
 extern "C" {
-    #[wasm_bindgen(js_name = setTimeout)]
-    pub fn set_timeout(callback: &Function, ms: f64) -> JsValue;
-    #[wasm_bindgen(js_name = clearTimeout)]
-    pub fn clear_timeout(id: &JsValue);
     #[wasm_bindgen(js_namespace = performance, js_name = now)]
     pub fn now_ms() -> f64;
 

@@ -178,9 +178,10 @@ function bytesOf(chunk) {
   return null;
 }
 
-// The preflight GET of the pod with the same credentials; calls `onAnswer` exactly once with
-// `{ status, body }`, or null when no answer came (network, CORS, certificate, abort).
-export function preflight(url, token, signal, onAnswer) {
+// The preflight GET of the pod with the same credentials; calls the session's
+// `call(CALL_PREFLIGHT, answer)` exactly once with `{ status, body }`, or null when no answer
+// came (network, CORS, certificate, abort).
+export function preflight(url, token, signal, call) {
   const init = { cache: "no-store", signal };
   if (token !== undefined) init.headers = { Authorization: `Bearer ${token}` };
   fetch(url, init)
@@ -192,42 +193,83 @@ export function preflight(url, token, signal, onAnswer) {
         ),
       () => null,
     )
-    .then(onAnswer);
+    .then((answer) => call(CALL_PREFLIGHT, answer));
 }
 
-// Input: a WritableStream whose sink is implemented in Rust. For stdin (`ws` given), a write
-// hands the chunk's bytes to `sink.send(piece)` (Rust: frames and sends one piece, returns an
-// error or undefined) piece by piece, each time waiting while the socket is backed up; it
-// resolves once everything is handed to the socket. Elsewhere `sink.write(chunk)` does it all.
-// `fail` errors the stream so that no later write reaches the (then released) sink.
+// Input: a WritableStream whose sink is the session in Rust, reached through `call` (see
+// `track`). For stdin (`ws` given), a write either takes the fast path (see writeStdin) or
+// hands the chunk's bytes to the core piece by piece (CALL_STDIN: frames and sends one piece,
+// returns an error or undefined), each time waiting while the socket is backed up; it
+// resolves once everything is handed to the socket. For resizes, a write is CALL_RESIZE.
+// `fail` errors the stream so that no later write reaches the (then released) session.
 export class Input {
-  constructor(sink, ws) {
+  constructor(ws) {
     this.ctrl = null;
     this.error = null;
+    this.call = null;
+    this.route = null;
+    const check = (error) => {
+      if (error !== undefined) throw error;
+    };
     this.stream = new WritableStream(
-      {
-        start: (c) => {
-          this.ctrl = c;
-        },
-        write: (chunk) => (ws ? this.writeStdin(ws, sink, chunk) : sink.write(chunk)),
-        close: () => sink.close(),
-        abort: () => sink.abort(),
-      },
+      ws
+        ? {
+            start: (c) => {
+              this.ctrl = c;
+            },
+            write: (chunk) => this.writeStdin(ws, chunk),
+            close: () => check(this.call(CALL_STDIN_CLOSE)),
+            abort: () => {
+              this.call(CALL_STDIN_ABORT);
+            },
+          }
+        : {
+            start: (c) => {
+              this.ctrl = c;
+            },
+            write: (size) => check(this.call(CALL_RESIZE, size)),
+          },
       { highWaterMark: 1 },
     );
   }
 
-  async writeStdin(ws, sink, chunk) {
+  // The fast path (a keystroke, a line): when the core says the bytes may go out now as one
+  // frame (route kind 2: open, binary protocol, nothing queued), the frame `[0, ...bytes]`
+  // is built here and sent at once; no promise unless the socket backs up.
+  writeStdin(ws, chunk) {
     const bytes = bytesOf(chunk);
+    const n = bytes === null ? 0 : bytes.length;
+    if (
+      n > 0 &&
+      n <= STDIN_PIECE_MAX &&
+      this.error === null &&
+      ws.readyState === 1 &&
+      ws.bufferedAmount <= STDIN_HIGH_WATER &&
+      this.route(2, n, 0) === 1
+    ) {
+      const frame = new Uint8Array(n + 1);
+      frame.set(bytes, 1);
+      ws.send(frame);
+      if (ws.bufferedAmount > STDIN_HIGH_WATER) return this.drain(ws);
+      return;
+    }
+    return this.writePieces(ws, bytes);
+  }
+
+  async drain(ws) {
+    while (this.error === null && ws.readyState === 1 && ws.bufferedAmount > STDIN_HIGH_WATER) {
+      await sleep(DRAIN_POLL_MS);
+    }
+  }
+
+  async writePieces(ws, bytes) {
     for (let at = 0; ; ) {
       if (this.error !== null) throw this.error;
       const piece = bytes === null ? null : bytes.subarray(at, at + STDIN_PIECE_MAX);
-      const error = sink.send(piece);
+      const error = this.call(CALL_STDIN, piece);
       if (error !== undefined) throw error;
       at += piece.length;
-      while (this.error === null && ws.readyState === 1 && ws.bufferedAmount > STDIN_HIGH_WATER) {
-        await sleep(DRAIN_POLL_MS);
-      }
+      await this.drain(ws);
       if (at >= bytes.length) return;
     }
   }
@@ -242,18 +284,83 @@ export class Input {
   }
 }
 
+// The operations of a session's `call(op, a, b)` (src/web/session.rs `on_call`).
+const CALL_OPEN = 0;
+const CALL_CLOSE = 1;
+const CALL_ERROR = 2;
+const CALL_ABORT = 3;
+const CALL_TIMER = 4;
+const CALL_DELIVER = 5;
+const CALL_STDIN = 6;
+const CALL_STDIN_CLOSE = 7;
+const CALL_STDIN_ABORT = 8;
+const CALL_RESIZE = 9;
+const CALL_PREFLIGHT = 10;
+
 // Live sessions, so that a panic in the wasm code (after which the module must not be
 // entered again) still ends every session: sockets closed, streams ended, promises rejected.
 const live = new Set();
 
-export function track(ws, outputs, inputs, rejects) {
-  const entry = { ws, outputs, inputs, rejects };
-  live.add(entry);
-  return entry;
+// Connects a new session's socket, streams, abort signal and timer to its two Rust entry
+// points: `route(kind, first, len)` (numbers only; the per-message hot path, see `listen`)
+// and `call(op, a, b)` (everything else). Returns the entry for `untrack` and the timers.
+export function track(ws, stdout, stderr, stdin, resizes, rejects, signal, exit, route, call) {
+  const e = { ws, outputs: [stdout, stderr], inputs: [stdin, resizes], rejects, signal, timer: undefined, onAbort: null };
+  // Marks `exit` as handled, so a session nobody awaits does not log an unhandled rejection.
+  exit.catch(() => {});
+  stdin.call = resizes.call = call;
+  stdin.route = route;
+  ws.onopen = () => call(CALL_OPEN);
+  ws.onclose = (ev) => call(CALL_CLOSE, ev.code, ev.reason);
+  // An `error` event is always followed by `close` (1006), which carries the code.
+  ws.onerror = () => call(CALL_ERROR);
+  listen(ws, stdout, stderr, route, (m) => call(CALL_DELIVER, m));
+  if (signal !== undefined) {
+    e.onAbort = () => call(CALL_ABORT);
+    signal.addEventListener("abort", e.onAbort);
+  }
+  e.fire = () => {
+    e.timer = undefined;
+    call(CALL_TIMER);
+  };
+  live.add(e);
+  return e;
 }
 
-export function untrack(entry) {
-  live.delete(entry);
+// The session ended: no more events reach it.
+export function untrack(e) {
+  live.delete(e);
+  detach(e);
+}
+
+function detach(e) {
+  const ws = e.ws;
+  ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+  if (e.onAbort !== null) e.signal.removeEventListener("abort", e.onAbort);
+  clearTimer(e);
+}
+
+// The session's one timer: CALL_TIMER in `ms` milliseconds (replacing any armed one).
+export function setTimer(e, ms) {
+  clearTimer(e);
+  e.timer = setTimeout(e.fire, ms);
+}
+
+export function clearTimer(e) {
+  if (e.timer !== undefined) {
+    clearTimeout(e.timer);
+    e.timer = undefined;
+  }
+}
+
+// A promise and its resolve/reject functions.
+export function deferred() {
+  let resolve, reject;
+  const promise = new Promise((a, b) => {
+    resolve = a;
+    reject = b;
+  });
+  return [promise, resolve, reject];
 }
 
 export function failAll(message) {
@@ -263,8 +370,8 @@ export function failAll(message) {
     hint: "a bug in kube-exec-wasm (the panic is logged in the console); reload the page to use it again",
   });
   for (const e of live) {
+    detach(e);
     try {
-      e.ws.onopen = e.ws.onmessage = e.ws.onclose = e.ws.onerror = null;
       e.ws.close();
     } catch (_) {
       // already closed
@@ -294,7 +401,7 @@ export async function forEachChunk(stream, callback) {
 // (kind 0 binary, 1 text; answer 0 ignore, 1 stdout, 2 stderr, 3 deliver): one call into wasm
 // with numbers only; stdout/stderr payloads stay views of the received buffer (or, in base64,
 // are decoded here) and never enter wasm memory. `deliver` hands a whole message to the core.
-export function listen(ws, stdout, stderr, route, deliver) {
+function listen(ws, stdout, stderr, route, deliver) {
   ws.onmessage = (e) => {
     const d = e.data;
     if (typeof d === "string") {

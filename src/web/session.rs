@@ -1,10 +1,13 @@
 //! One exec/attach session in the browser: a `WebSocket`, the core's [`Session`], the JS
 //! streams, and the closures that connect them.
 //!
-//! Ownership: `Inner` owns every `Closure` (in [`Handlers`]) and the handlers own an `Rc` of
-//! `Inner` — a deliberate cycle that keeps a running session alive while only the socket's
-//! events refer to it. [`finish`] breaks it on every ending (exit, error, abort, `close()`):
-//! it removes the listeners, ends the streams and drops the closures.
+//! Ownership: `Inner` owns the session's two `Closure`s (in [`Handlers`]: `route`, the
+//! per-message hot path, and `call`, everything else; glue.js `track` wires the socket, the
+//! streams, the abort signal and the timer to them) and the closures own an `Rc` of `Inner` —
+//! a deliberate cycle that keeps a running session alive while only the socket's events refer
+//! to it. [`finish`] breaks it on every ending (exit, error, abort, `close()`): it removes the
+//! listeners, ends the streams and drops the closures (after a handshake failure, once the
+//! preflight has answered through `call`).
 //!
 //! Borrowing: JavaScript is never called with `Inner` borrowed if that call can call back into
 //! Rust synchronously (stream controllers, promise resolution and `WebSocket.send` cannot).
@@ -12,10 +15,10 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
+use js_sys::{Function, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{AbortSignal, BinaryType, CloseEvent, WebSocket};
+use web_sys::{AbortSignal, BinaryType, WebSocket};
 
 use super::bindings::{self, Input, Output, Tracked};
 use super::errors::{error_to_js, js_error, status_to_js};
@@ -44,14 +47,15 @@ struct Settle {
 }
 
 fn deferred() -> (Promise, Settle) {
-    let mut settle = None;
-    let promise = Promise::new(&mut |resolve, reject| settle = Some(Settle { resolve, reject }));
-    // The executor runs synchronously inside `new Promise`.
-    let settle = settle.unwrap_or_else(|| Settle {
-        resolve: Function::from(JsValue::UNDEFINED),
-        reject: Function::from(JsValue::UNDEFINED),
-    });
-    (promise, settle)
+    let d = bindings::deferred();
+    let f = |i| Function::from(d.get(i));
+    (
+        Promise::from(d.get(0)),
+        Settle {
+            resolve: f(1),
+            reject: f(2),
+        },
+    )
 }
 
 impl Settle {
@@ -63,24 +67,16 @@ impl Settle {
     }
 }
 
-/// `route(kind, first_byte, len) -> code`, called by glue.js for every message.
+/// `route(kind, first_byte, len) -> code`, called by glue.js for every message (and, kind 2,
+/// for the stdin fast path).
 type RouteFn = dyn FnMut(u32, u32, u32) -> u32;
+/// `call(op, a, b) -> result`: every other event and sink operation (see [`on_call`]).
+type CallFn = dyn FnMut(u32, JsValue, JsValue) -> JsValue;
 
-/// Every closure a session hands to JavaScript.
-#[derive(Default)]
+/// The two closures a session hands to JavaScript (glue.js `track`).
 struct Handlers {
-    open: Option<Closure<dyn FnMut()>>,
-    route: Option<Closure<RouteFn>>,
-    deliver: Option<Closure<dyn FnMut(JsValue)>>,
-    close: Option<Closure<dyn FnMut(CloseEvent)>>,
-    error: Option<Closure<dyn FnMut()>>,
-    abort: Option<Closure<dyn FnMut()>>,
-    timer: Option<Closure<dyn FnMut()>>,
-    stdin_send: Option<Closure<dyn FnMut(JsValue) -> JsValue>>,
-    stdin_close: Option<Closure<dyn FnMut() -> Promise>>,
-    stdin_abort: Option<Closure<dyn FnMut() -> Promise>>,
-    resize_write: Option<Closure<dyn FnMut(JsValue) -> Promise>>,
-    resize_close: Option<Closure<dyn FnMut() -> Promise>>,
+    _route: Closure<RouteFn>,
+    call: Closure<CallFn>,
 }
 
 struct Inner {
@@ -102,16 +98,15 @@ struct Inner {
     pod_url: String,
     token: Option<BearerToken>,
     preflight: bool,
-    /// The pending `setTimeout`, and when it fires (performance.now() ms).
-    timer: Option<(JsValue, f64)>,
-    handlers: Handlers,
+    /// A preflight under way: the `exec()` promise to reject once it answers, the handshake
+    /// failure, the signal. The closures stay alive until then (the answer comes through
+    /// `call`).
+    preflight_wait: Option<(Settle, Error, Option<AbortSignal>)>,
+    /// When the armed timer fires (performance.now() ms); glue.js holds the timer.
+    timer: Option<f64>,
+    handlers: Option<Handlers>,
     /// This session in glue.js's registry of live sessions (see `install_panic_hook`).
     tracked: Option<Tracked>,
-}
-
-thread_local! {
-    /// Marks `exit` as handled, so a session nobody awaits does not log an unhandled rejection.
-    static IGNORE: Closure<dyn FnMut(JsValue)> = Closure::new(|_| {});
 }
 
 /// A running (or ended) exec/attach session.
@@ -207,7 +202,10 @@ impl ExecSession {
     /// the last stdin write resolved (or close the stdin stream instead, which orders it).
     #[wasm_bindgen(js_name = closeStdin, unchecked_return_type = "Promise<void>")]
     pub fn close_stdin(&self) -> Promise {
-        close_stdin(&self.inner)
+        match close_stdin(&self.inner) {
+            Ok(()) => Promise::resolve(&JsValue::UNDEFINED),
+            Err(e) => Promise::reject(&e),
+        }
     }
 
     /// Ends the session: the socket closes, the output streams end, `exit` rejects with
@@ -307,10 +305,6 @@ fn connect(kind: Kind, o: Options) -> Result<(Shared, Promise), Error> {
 
     let (opened_promise, opened) = deferred();
     let (exit_promise, exit) = deferred();
-    IGNORE.with(|f| {
-        let _ = exit_promise.catch(f);
-    });
-    let (stdin_sink, resize_sink) = (Object::new(), Object::new());
     let shared: Shared = Rc::new(RefCell::new(Inner {
         core,
         ws: ws.clone(),
@@ -318,8 +312,8 @@ fn connect(kind: Kind, o: Options) -> Result<(Shared, Promise), Error> {
         protocol: String::new(),
         stdout: Output::new(),
         stderr: Output::new(),
-        stdin: Input::new(&stdin_sink, &ws),
-        resizes: Input::new(&resize_sink, &JsValue::UNDEFINED),
+        stdin: Input::new(&ws),
+        resizes: Input::new(&JsValue::UNDEFINED),
         opened: Some(opened),
         exit: Some(exit),
         exit_promise,
@@ -327,139 +321,121 @@ fn connect(kind: Kind, o: Options) -> Result<(Shared, Promise), Error> {
         pod_url,
         token,
         preflight: o.preflight,
+        preflight_wait: None,
         timer: None,
-        handlers: Handlers::default(),
+        handlers: None,
         tracked: None,
     }));
-    install(&shared, &ws, o.signal.as_ref(), &stdin_sink, &resize_sink);
-    {
-        let mut i = shared.borrow_mut();
-        let pair = |a: &JsValue, b: &JsValue| -> js_sys::Array { [a, b].into_iter().collect() };
-        let outputs = pair(&i.stdout, &i.stderr);
-        let inputs = pair(&i.stdin, &i.resizes);
-        let rejects = match (&i.opened, &i.exit) {
-            (Some(o), Some(e)) => pair(&o.reject, &e.reject),
-            _ => js_sys::Array::new(),
-        };
-        i.tracked = Some(bindings::track(&ws, &outputs, &inputs, &rejects));
-    }
+    install(&shared, &ws, o.signal.as_ref());
     drive(&shared);
     Ok((shared, opened_promise))
 }
 
-/// Gives a sink object (already wrapped by an `Input`) its methods.
-fn sink(o: &Object, write_name: &str, write: &Function, close: &Function, abort: &Function) {
-    let _ = Reflect::set(o, &write_name.into(), write);
-    let _ = Reflect::set(o, &"close".into(), close);
-    let _ = Reflect::set(o, &"abort".into(), abort);
-}
-
-/// Creates every closure and hands it to JavaScript.
-fn install(
-    shared: &Shared,
-    ws: &WebSocket,
-    signal: Option<&AbortSignal>,
-    stdin_sink: &Object,
-    resize_sink: &Object,
-) {
-    let mut h = Handlers::default();
-
-    let s = shared.clone();
-    let open = Closure::<dyn FnMut()>::new(move || on_open(&s));
-    ws.set_onopen(Some(open.as_ref().unchecked_ref()));
-    h.open = Some(open);
-
+/// Creates the session's two closures and hands them to glue.js, which connects the socket,
+/// the streams, the abort signal and the timer to them.
+fn install(shared: &Shared, ws: &WebSocket, signal: Option<&AbortSignal>) {
     let s = shared.clone();
     let route = Closure::<RouteFn>::new(move |kind, first, len| on_route(&s, kind, first, len));
     let s = shared.clone();
-    let deliver = Closure::<dyn FnMut(JsValue)>::new(move |m: JsValue| on_deliver(&s, m));
-    {
-        let i = shared.borrow();
-        bindings::listen(
-            ws,
-            &i.stdout,
-            &i.stderr,
-            route.as_ref().unchecked_ref(),
-            deliver.as_ref().unchecked_ref(),
-        );
-    }
-    h.route = Some(route);
-    h.deliver = Some(deliver);
-
-    let s = shared.clone();
-    let close = Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
-        let (code, reason) = (e.code(), e.reason());
-        step(&s, |core| core.handle_close(code, &reason));
-    });
-    ws.set_onclose(Some(close.as_ref().unchecked_ref()));
-    h.close = Some(close);
-
-    // An `error` event is always followed by `close` (1006), which carries the code.
-    let s = shared.clone();
-    let error = Closure::<dyn FnMut()>::new(move || step(&s, |core| core.handle_error()));
-    ws.set_onerror(Some(error.as_ref().unchecked_ref()));
-    h.error = Some(error);
-
-    if let Some(signal) = signal {
-        let s = shared.clone();
-        let abort_fn = Closure::<dyn FnMut()>::new(move || abort(&s));
-        let _ = signal.add_event_listener_with_callback("abort", abort_fn.as_ref().unchecked_ref());
-        h.abort = Some(abort_fn);
-    }
-
-    let s = shared.clone();
-    h.timer = Some(Closure::<dyn FnMut()>::new(move || {
-        s.borrow_mut().timer = None;
-        let now = bindings::now_ms();
-        step(&s, |core| core.handle_timeout(now));
-    }));
-
-    let s = shared.clone();
-    let stdin_send =
-        Closure::<dyn FnMut(JsValue) -> JsValue>::new(move |piece| send_stdin(&s, piece));
-    let s = shared.clone();
-    let stdin_close = Closure::<dyn FnMut() -> Promise>::new(move || close_stdin(&s));
-    let s = shared.clone();
-    let stdin_abort = Closure::<dyn FnMut() -> Promise>::new(move || {
-        // A discarded stdin: end it where the protocol can, never fail the abort.
-        let _ = close_stdin(&s);
-        Promise::resolve(&JsValue::UNDEFINED)
-    });
-    sink(
-        stdin_sink,
-        "send",
-        stdin_send.as_ref().unchecked_ref(),
-        stdin_close.as_ref().unchecked_ref(),
-        stdin_abort.as_ref().unchecked_ref(),
+    let call = Closure::<CallFn>::new(move |op, a, b| on_call(&s, op, a, b));
+    let mut i = shared.borrow_mut();
+    let rejects: js_sys::Array = match (&i.opened, &i.exit) {
+        (Some(o), Some(e)) => [&o.reject, &e.reject].into_iter().collect(),
+        _ => js_sys::Array::new(),
+    };
+    let signal = signal.map_or(JsValue::UNDEFINED, JsValue::from);
+    let tracked = bindings::track(
+        ws,
+        &i.stdout,
+        &i.stderr,
+        &i.stdin,
+        &i.resizes,
+        &rejects,
+        &signal,
+        &i.exit_promise,
+        route.as_ref().unchecked_ref(),
+        call.as_ref().unchecked_ref(),
     );
+    i.tracked = Some(tracked);
+    i.handlers = Some(Handlers {
+        _route: route,
+        call,
+    });
+}
 
-    let s = shared.clone();
-    let resize_write = Closure::<dyn FnMut(JsValue) -> Promise>::new(move |size: JsValue| {
-        let result = options::terminal_size(&size, "size")
-            .map_err(|e| error_to_js(&e))
-            .and_then(|t| resize(&s, f64::from(t.cols()), f64::from(t.rows())));
-        match result {
-            Ok(()) => Promise::resolve(&JsValue::UNDEFINED),
-            Err(e) => Promise::reject(&e),
+// The operations of `call` (glue.js CALL_*).
+const CALL_OPEN: u32 = 0;
+const CALL_CLOSE: u32 = 1;
+const CALL_ERROR: u32 = 2;
+const CALL_ABORT: u32 = 3;
+const CALL_TIMER: u32 = 4;
+const CALL_DELIVER: u32 = 5;
+const CALL_STDIN: u32 = 6;
+const CALL_STDIN_CLOSE: u32 = 7;
+const CALL_STDIN_ABORT: u32 = 8;
+const CALL_RESIZE: u32 = 9;
+const CALL_PREFLIGHT: u32 = 10;
+
+/// Everything but the per-message route: socket events (open; close with `a` = code, `b` =
+/// reason; error), the abort signal, the timer, a whole message for the core (`a`), and the
+/// stream sinks (stdin piece `a`, stdin close/abort, resize `a` = `{ cols, rows }`). Returns
+/// `undefined`, or the `ExecError` a sink operation fails with.
+fn on_call(shared: &Shared, op: u32, a: JsValue, b: JsValue) -> JsValue {
+    let result = match op {
+        CALL_OPEN => {
+            on_open(shared);
+            Ok(())
         }
-    });
-    let resize_close =
-        Closure::<dyn FnMut() -> Promise>::new(|| Promise::resolve(&JsValue::UNDEFINED));
-    sink(
-        resize_sink,
-        "write",
-        resize_write.as_ref().unchecked_ref(),
-        resize_close.as_ref().unchecked_ref(),
-        resize_close.as_ref().unchecked_ref(),
-    );
-
-    h.stdin_send = Some(stdin_send);
-    h.stdin_close = Some(stdin_close);
-    h.stdin_abort = Some(stdin_abort);
-    h.resize_write = Some(resize_write);
-    h.resize_close = Some(resize_close);
-
-    shared.borrow_mut().handlers = h;
+        CALL_CLOSE => {
+            let code = a.as_f64().map_or(1006, |c| c as u16);
+            let reason = b.as_string().unwrap_or_default();
+            step(shared, |core| core.handle_close(code, &reason));
+            Ok(())
+        }
+        CALL_ERROR => {
+            step(shared, |core| core.handle_error());
+            Ok(())
+        }
+        CALL_ABORT => {
+            abort(shared);
+            Ok(())
+        }
+        CALL_TIMER => {
+            shared.borrow_mut().timer = None;
+            let now = bindings::now_ms();
+            step(shared, |core| core.handle_timeout(now));
+            Ok(())
+        }
+        CALL_DELIVER => {
+            on_deliver(shared, a);
+            Ok(())
+        }
+        CALL_STDIN => send_stdin(shared, a),
+        CALL_STDIN_CLOSE => close_stdin(shared),
+        CALL_STDIN_ABORT => {
+            // A discarded stdin: end it where the protocol can, never fail the abort.
+            let _ = close_stdin(shared);
+            Ok(())
+        }
+        CALL_PREFLIGHT => {
+            let (wait, handlers) = {
+                let mut i = shared.borrow_mut();
+                (i.preflight_wait.take(), i.handlers.take())
+            };
+            if let Some((opened, error, signal)) = wait {
+                let aborted = signal.is_some_and(|s| s.aborted());
+                opened.reject(&error_to_js(&preflight::classify(&a, aborted, error)));
+            }
+            // The session's last call: its closures go (freed once this call returns).
+            drop(handlers);
+            Ok(())
+        }
+        CALL_RESIZE => options::terminal_size(&a, "size")
+            .map_err(|e| error_to_js(&e))
+            .and_then(|t| resize(shared, f64::from(t.cols()), f64::from(t.rows()))),
+        _ => Ok(()),
+    };
+    result.err().unwrap_or(JsValue::UNDEFINED)
 }
 
 fn on_open(shared: &Shared) {
@@ -471,6 +447,12 @@ fn on_open(shared: &Shared) {
 /// The core's routing of one message (called from glue.js's `onmessage` with numbers only):
 /// 0 ignore, 1 stdout, 2 stderr, 3 deliver the whole message.
 fn on_route(shared: &Shared, kind: u32, first: u32, len: u32) -> u32 {
+    if kind == 2 {
+        // The stdin fast path (glue.js `writeStdin`): may `first` bytes go out now as one
+        // frame built in JS? 1 yes (counted as sent), 0 no.
+        let mut i = shared.borrow_mut();
+        return u32::from(i.phase != Phase::Ended && i.core.send_stdin_direct(first as usize));
+    }
     let kind = if kind == 0 {
         MessageKind::Binary
     } else {
@@ -583,18 +565,13 @@ fn arm_timer(shared: &Shared) {
     let Some(deadline) = i.core.poll_timeout() else {
         return;
     };
-    if let Some((_, at)) = &i.timer {
-        if *at <= deadline {
-            return; // the armed timer fires first; it re-arms for later deadlines
-        }
-    }
-    if let Some((id, _)) = i.timer.take() {
-        bindings::clear_timeout(&id);
+    if i.timer.is_some_and(|at| at <= deadline) {
+        return; // the armed timer fires first; it re-arms for later deadlines
     }
     let delay = (deadline - bindings::now_ms()).max(0.0);
-    if let Some(cb) = &i.handlers.timer {
-        let id = bindings::set_timeout(cb.as_ref().unchecked_ref(), delay);
-        i.timer = Some((id, deadline));
+    if let Some(t) = &i.tracked {
+        bindings::set_timer(t, delay);
+        i.timer = Some(deadline);
     }
 }
 
@@ -613,23 +590,25 @@ fn fail(shared: &Shared, error: Error) {
     if let Some(exit) = shared.borrow_mut().exit.take() {
         exit.reject(&js);
     }
+    let Some(opened) = opened else {
+        return finish(shared, Some(&js));
+    };
+    let Some((url, token, signal)) = preflight else {
+        finish(shared, Some(&js));
+        return opened.reject(&js);
+    };
+    shared.borrow_mut().preflight_wait = Some((opened, error, signal.clone()));
     finish(shared, Some(&js));
-    if let Some(opened) = opened {
-        match preflight {
-            Some((url, token, signal)) => {
-                let token = token.map_or(JsValue::UNDEFINED, |t| t.expose().into());
-                let signal_js = signal.clone().map_or(JsValue::UNDEFINED, JsValue::from);
-                // The answer promise never rejects, so this one-shot closure always runs (and
-                // frees itself).
-                let classify = Closure::once_into_js(move |answer: JsValue| {
-                    let aborted = signal.is_some_and(|s| s.aborted());
-                    let e = preflight::classify(&answer, aborted, error);
-                    opened.reject(&error_to_js(&e));
-                });
-                bindings::preflight(&url, &token, &signal_js, &classify);
-            }
-            None => opened.reject(&js),
-        }
+    let call = shared
+        .borrow()
+        .handlers
+        .as_ref()
+        .map(|h| JsValue::from(h.call.as_ref()));
+    if let Some(call) = call {
+        let token = token.map_or(JsValue::UNDEFINED, |t| t.expose().into());
+        let signal = signal.map_or(JsValue::UNDEFINED, JsValue::from);
+        // glue.js calls `call(CALL_PREFLIGHT, answer)` exactly once.
+        bindings::preflight(&url, &token, &signal, &call);
     }
 }
 
@@ -641,26 +620,23 @@ fn finish(shared: &Shared, error: Option<&JsValue>) {
             return;
         }
         i.phase = Phase::Ended;
-        if let Some((id, _)) = i.timer.take() {
-            bindings::clear_timeout(&id);
+        i.timer = None;
+        // No more events, abort or timer reach the session.
+        if let Some(t) = i.tracked.take() {
+            bindings::untrack(&t);
         }
-        i.ws.set_onopen(None);
-        i.ws.set_onmessage(None);
-        i.ws.set_onclose(None);
-        i.ws.set_onerror(None);
         let state = i.ws.ready_state();
         if state == WebSocket::CONNECTING || state == WebSocket::OPEN {
             let _ = i.ws.close_with_code(1000);
         }
-        let handlers = std::mem::take(&mut i.handlers);
-        if let (Some(signal), Some(f)) = (&i.signal, &handlers.abort) {
-            let _ = signal.remove_event_listener_with_callback("abort", f.as_ref().unchecked_ref());
-        }
+        // During a preflight the closures live on (see `CALL_PREFLIGHT`).
+        let handlers = if i.preflight_wait.is_some() {
+            None
+        } else {
+            i.handlers.take()
+        };
         i.signal = None;
         i.token = None;
-        if let Some(t) = i.tracked.take() {
-            bindings::untrack(&t);
-        }
         (
             handlers,
             i.stdout.clone(),
@@ -697,7 +673,7 @@ fn resize(shared: &Shared, cols: f64, rows: f64) -> Result<(), JsValue> {
     Ok(())
 }
 
-fn close_stdin(shared: &Shared) -> Promise {
+fn close_stdin(shared: &Shared) -> Result<(), JsValue> {
     let result = {
         let mut i = shared.borrow_mut();
         if i.phase == Phase::Ended {
@@ -706,23 +682,19 @@ fn close_stdin(shared: &Shared) -> Promise {
             i.core.close_stdin()
         }
     };
-    match result {
-        Ok(()) => {
-            drive(shared);
-            Promise::resolve(&JsValue::UNDEFINED)
-        }
-        Err(e) => Promise::reject(&error_to_js(&e)),
-    }
+    result.map_err(|e| error_to_js(&e))?;
+    drive(shared);
+    Ok(())
 }
 
-/// Frames and sends one piece of stdin (a `Uint8Array` from glue.js's stdin sink); returns
-/// `undefined`, or the `ExecError` that the write rejects with.
-fn send_stdin(shared: &Shared, piece: JsValue) -> JsValue {
+/// Frames and sends one piece of stdin (a `Uint8Array` from glue.js's stdin sink), or fails
+/// with the `ExecError` that the write rejects with.
+fn send_stdin(shared: &Shared, piece: JsValue) -> Result<(), JsValue> {
     let Some(piece) = piece.dyn_ref::<Uint8Array>() else {
-        return js_error(
+        return Err(js_error(
             ErrorCode::InvalidOptions,
             "stdin takes Uint8Array (or other ArrayBufferView, ArrayBuffer) or string chunks",
-        );
+        ));
     };
     let bytes = piece.to_vec();
     let sent = {
@@ -733,11 +705,7 @@ fn send_stdin(shared: &Shared, piece: JsValue) -> JsValue {
             i.core.send_stdin(&bytes)
         }
     };
-    match sent {
-        Ok(()) => {
-            drive(shared);
-            JsValue::UNDEFINED
-        }
-        Err(e) => error_to_js(&e),
-    }
+    sent.map_err(|e| error_to_js(&e))?;
+    drive(shared);
+    Ok(())
 }
