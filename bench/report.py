@@ -119,7 +119,11 @@ def sizes(pkg, jsref, jsref_min=None):
     if os.path.exists(w) and os.path.exists(j):
         out["wasm"] = dict(zip(("raw", "gzip"), gz(w)))
         out["glue"] = dict(zip(("raw", "gzip"), gz(j)))
-        out["total_gzip"] = out["wasm"]["gzip"] + out["glue"]["gzip"]
+        # wasm-bindgen snippets (the package's own JS modules, imported by the glue) are glue too.
+        snippets = sorted(glob.glob(os.path.join(pkg, "snippets", "**", "*.js"), recursive=True))
+        out["snippets"] = [dict(zip(("path", "raw", "gzip"), (os.path.relpath(f, pkg), *gz(f)))) for f in snippets]
+        out["total_raw"] = out["wasm"]["raw"] + out["glue"]["raw"] + sum(x["raw"] for x in out["snippets"])
+        out["total_gzip"] = out["wasm"]["gzip"] + out["glue"]["gzip"] + sum(x["gzip"] for x in out["snippets"])
     out["js_reference"] = dict(zip(("raw", "gzip"), gz(jsref)))
     if jsref_min and os.path.exists(jsref_min):
         out["js_reference_min"] = dict(zip(("raw", "gzip"), gz(jsref_min)))
@@ -162,11 +166,20 @@ def verdict(ok):
     return "—" if ok is None else ("**met**" if ok else "**not met**")
 
 
+def run_date(run):
+    """The run's start, from its folder name (bench/results/raw/YYYYmmddTHHMMSSZ)."""
+    try:
+        t = datetime.datetime.strptime(os.path.basename(os.path.normpath(run)), "%Y%m%dT%H%M%SZ")
+        return t.strftime("%Y-%m-%d %H:%M UTC")
+    except ValueError:
+        return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def build(args):
     data = load(args.run)
     env = data["env"] or {}
     S = {
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": run_date(args.run),
         "command": args.command, "machine": args.machine, "env": env, "done": data["done"],
         "throughput": {k: summarize_throughput(v) for k, v in data["throughput"].items()},
         "rtt": {k: summarize_rtt(v) for k, v in data["rtt"].items()},
@@ -338,7 +351,9 @@ def markdown(S):
     if "wasm" in Z:
         L.append(f"| pkg/kube_exec_wasm_bg.wasm | {Z['wasm']['raw']:,} B | {Z['wasm']['gzip']:,} B |")
         L.append(f"| pkg/kube_exec_wasm.js (glue) | {Z['glue']['raw']:,} B | {Z['glue']['gzip']:,} B |")
-        L.append(f"| **kube-exec-wasm total** | {Z['wasm']['raw'] + Z['glue']['raw']:,} B | **{Z['total_gzip']:,} B ({Z['total_gzip'] / KiB:.1f} KiB)** |")
+        for x in Z.get("snippets", []):
+            L.append(f"| pkg/{x['path']} (glue, wasm-bindgen snippet) | {x['raw']:,} B | {x['gzip']:,} B |")
+        L.append(f"| **kube-exec-wasm total** | {Z['total_raw']:,} B | **{Z['total_gzip']:,} B ({Z['total_gzip'] / KiB:.1f} KiB)** |")
     L.append(f"| bench/page/js-reference.js (as written) | {Z['js_reference']['raw']:,} B | {Z['js_reference']['gzip']:,} B |")
     if "js_reference_min" in Z:
         L.append(f"| js-reference.js minified (terser, as build-pkg.sh does the glue) | {Z['js_reference_min']['raw']:,} B | {Z['js_reference_min']['gzip']:,} B |")
