@@ -18,7 +18,12 @@ start_devserver() {
   : >"$logf"   # truncate first, so the wait below never reads an earlier run's address
   "$ROOT/target/debug/kube-exec-devserver" --listen 127.0.0.1:0 "$@" >"$logf" 2>&1 &
   DEVSERVER_PID=$!
-  trap 'kill "$DEVSERVER_PID" 2>/dev/null || true' EXIT
+  # Kill the server when the calling shell exits, keeping any EXIT trap the caller already set
+  # (replacing it would skip the caller's own clean-up).
+  local prev=
+  eval "set -- $(trap -p EXIT)"
+  [ $# -ge 3 ] && prev=$3
+  trap "kill $DEVSERVER_PID 2>/dev/null || true${prev:+; $prev}" EXIT
   local i
   for i in $(seq 1 200); do
     DEVSERVER_URL=$(grep -m1 -o 'listening on https\?://[0-9.:]*' "$logf" 2>/dev/null | sed 's/^listening on //') || true

@@ -14,12 +14,15 @@ check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; f
 
 work=$(mktemp -d)
 chrome_pid=; http_pid=
+# Runs under `set -e` as the EXIT trap: nothing in it may fail (a killed child's `wait` returns 143).
 cleanup() {
-  [ -n "$chrome_pid" ] && kill "$chrome_pid" 2>/dev/null && wait "$chrome_pid" 2>/dev/null
-  [ -n "$http_pid" ] && kill "$http_pid" 2>/dev/null && wait "$http_pid" 2>/dev/null
-  [ -n "${DEVSERVER_PID:-}" ] && kill "$DEVSERVER_PID" 2>/dev/null
+  local pid
+  for pid in "$chrome_pid" "$http_pid" "${DEVSERVER_PID:-}"; do
+    [ -n "$pid" ] || continue
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
   rm -rf "$work"
-  return 0
 }
 trap cleanup EXIT
 
