@@ -342,16 +342,12 @@ async fn client_leaving_kills_the_process_group() {
     let alive = |pid: &str| std::path::Path::new(&format!("/proc/{pid}")).exists();
     assert!(alive(&pid));
     drop(ws);
-    let mut gone = false;
-    for _ in 0..50 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        // A zombie has no cmdline; the reaped process has no /proc entry at all.
+    // A zombie has no cmdline; the reaped process has no /proc entry at all.
+    let gone = eventually(50, Duration::from_millis(100), || {
         let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        if !alive(&pid) || cmdline.is_empty() {
-            gone = true;
-            break;
-        }
-    }
+        !alive(&pid) || cmdline.is_empty()
+    })
+    .await;
     assert!(gone, "process {pid} still alive after the client left");
 }
 

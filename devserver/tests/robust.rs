@@ -412,25 +412,11 @@ async fn children_die_with_the_server() {
             })
             .count()
     };
-    let mut up = false;
-    for _ in 0..100 {
-        if find() == 1 {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let up = eventually(100, Duration::from_millis(50), || find() == 1).await;
     assert!(up, "the main process did not start");
     server.kill_hard();
     let _ = collect(&mut ws, P, T).await;
-    let mut gone = false;
-    for _ in 0..100 {
-        if find() == 0 {
-            gone = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let gone = eventually(100, Duration::from_millis(50), || find() == 0).await;
     assert!(gone, "the main process outlived a SIGKILLed server");
     std::fs::remove_dir_all(&dir).unwrap();
 }

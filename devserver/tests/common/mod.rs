@@ -16,6 +16,17 @@ use tokio_tungstenite::WebSocketStream;
 
 pub const TOKEN: &str = "test-token-Zm9v";
 
+/// Polls `cond` every `step` until it holds, at most `tries` times; whether it came to hold.
+pub async fn eventually(tries: u32, step: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    for _ in 0..tries {
+        if cond() {
+            return true;
+        }
+        tokio::time::sleep(step).await;
+    }
+    cond()
+}
+
 pub struct Server {
     child: Child,
     /// e.g. `127.0.0.1:43121`
