@@ -220,8 +220,9 @@ def goals(S):
     if R and "kube-exec-wasm" in R["clients"]:
         d = R["clients"]["kube-exec-wasm"]["p50_minus_js_reference_ms"]
         if d is not None:
-            parts.append(f"rtt p50 {d * 1000:+.0f} µs")
+            # One step of the page's 5 µs timer is below what the round trip can resolve.
             rtt_ok = d <= 0.005
+            parts.append(f"rtt p50 {d * 1000:+.0f} µs" + (" (within the 5 µs timer step)" if 0 < d <= 0.005 else ""))
     G.append({"goal": "at least as fast as js-reference on every figure", "value": ", ".join(parts) or "—",
               "met": None if worst is None else (worst >= 1.0 and rtt_ok)})
     M = S["memory"]
