@@ -20,6 +20,26 @@ async fn still_serves(server: &Server) {
     assert_eq!(t.stdout_str(), "alive\n");
 }
 
+/// A TLS connection to the server that verifies it against `roots` (for the name `127.0.0.1`).
+async fn tls_connect(
+    server: &Server,
+    roots: tokio_rustls::rustls::RootCertStore,
+) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, std::io::Error> {
+    use tokio_rustls::rustls;
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(&server.addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect(name, tcp)
+        .await
+}
+
 #[tokio::test]
 async fn close_signal_of_another_length_tears_the_connection_down() {
     let server = Server::start(&[]);
@@ -164,19 +184,8 @@ async fn tls_and_kubeconfig() {
     for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&ca_pem) {
         roots.add(cert.unwrap()).unwrap();
     }
-    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
     let connect = || async {
-        let tcp = tokio::net::TcpStream::connect(&server.addr).await.unwrap();
-        let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
-        connector
-            .connect(name, tcp)
+        tls_connect(&server, roots.clone())
             .await
             .expect("the CA in the kubeconfig verifies the server")
     };
@@ -459,19 +468,7 @@ async fn tls_with_given_certificate_files() {
     );
     let mut roots = rustls::RootCertStore::empty();
     roots.add(cert.der().clone()).unwrap();
-    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    let tcp = tokio::net::TcpStream::connect(&server.addr).await.unwrap();
-    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
-    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
-        .connect(name, tcp)
-        .await
-        .unwrap();
+    let tls = tls_connect(&server, roots).await.unwrap();
     let r = http_on(
         tls,
         &server.addr,
