@@ -17,7 +17,7 @@ pub enum ErrorCode {
     Unauthorized,
     /// The user may not exec/attach here (HTTP 403, RBAC).
     Forbidden,
-    /// The namespace or pod does not exist (HTTP 404).
+    /// The namespace or pod does not exist (HTTP 404), or the pod has no such container.
     NotFound,
     /// The server chose none of the offered subprotocols.
     ProtocolNotSupported,
@@ -36,6 +36,10 @@ pub enum ErrorCode {
     /// The socket did not open, or the server sent nothing after it opened, within the
     /// configured time.
     Timeout,
+    /// None of the shells tried exists in the container (`openShell`); the error lists them.
+    NoShell,
+    /// The pod has several containers and none was named; the error lists them.
+    ContainerRequired,
 }
 
 /// Who is at fault for an error: decides whether retrying or fixing the call helps.
@@ -51,7 +55,7 @@ pub enum Fault {
 
 impl ErrorCode {
     /// Every code, in declaration order.
-    pub const ALL: [ErrorCode; 13] = [
+    pub const ALL: [ErrorCode; 15] = [
         ErrorCode::InvalidOptions,
         ErrorCode::ConnectFailed,
         ErrorCode::Unauthorized,
@@ -65,6 +69,8 @@ impl ErrorCode {
         ErrorCode::NotOpen,
         ErrorCode::BufferFull,
         ErrorCode::Timeout,
+        ErrorCode::NoShell,
+        ErrorCode::ContainerRequired,
     ];
 
     /// The stable name of the code, e.g. `"ConnectionLost"` (the JavaScript `error.code`).
@@ -83,6 +89,8 @@ impl ErrorCode {
             ErrorCode::NotOpen => "NotOpen",
             ErrorCode::BufferFull => "BufferFull",
             ErrorCode::Timeout => "Timeout",
+            ErrorCode::NoShell => "NoShell",
+            ErrorCode::ContainerRequired => "ContainerRequired",
         }
     }
 
@@ -98,12 +106,14 @@ impl ErrorCode {
             | ErrorCode::Aborted
             | ErrorCode::HalfCloseUnsupported
             | ErrorCode::NotOpen
-            | ErrorCode::BufferFull => Fault::Caller,
+            | ErrorCode::BufferFull
+            | ErrorCode::ContainerRequired => Fault::Caller,
             ErrorCode::Unauthorized
             | ErrorCode::Forbidden
             | ErrorCode::NotFound
             | ErrorCode::ProtocolNotSupported
-            | ErrorCode::ProtocolError => Fault::Server,
+            | ErrorCode::ProtocolError
+            | ErrorCode::NoShell => Fault::Server,
             ErrorCode::ConnectFailed | ErrorCode::ConnectionLost | ErrorCode::Timeout => {
                 Fault::Network
             }
@@ -134,7 +144,8 @@ impl ErrorCode {
                  relaxed"
             }
             ErrorCode::NotFound => {
-                "check the namespace and the pod name; the pod may have been deleted or replaced"
+                "check the namespace, the pod name and the container name; the pod may have been \
+                 deleted or replaced (getPod() lists its containers)"
             }
             ErrorCode::ProtocolNotSupported => {
                 "the server chose none of the offered subprotocols: v5.channel.k8s.io needs \
@@ -167,6 +178,16 @@ impl ErrorCode {
                  after it opened): check the server URL and port, a firewall or proxy that holds \
                  the upgrade, and that the API server reaches the kubelet"
             }
+            ErrorCode::NoShell => {
+                "the container has none of the shells tried: distroless and scratch images ship \
+                 no shell; run a command the image has, or debug the pod with an ephemeral \
+                 container that brings one (kubectl debug -it POD --image=busybox \
+                 --target=CONTAINER)"
+            }
+            ErrorCode::ContainerRequired => {
+                "the pod has several containers: name one in the `container` option; getPod() \
+                 lists them, and its defaultContainer is the one kubectl would pick"
+            }
         }
     }
 }
@@ -187,6 +208,7 @@ pub struct Error {
     message: String,
     status: Option<ExitStatus>,
     http_status: Option<u16>,
+    names: Vec<String>,
 }
 
 impl Error {
@@ -197,6 +219,7 @@ impl Error {
             message: message.into(),
             status: None,
             http_status: None,
+            names: Vec::new(),
         }
     }
 
@@ -209,6 +232,14 @@ impl Error {
     /// The same error, carrying the HTTP status of the refused request.
     pub fn with_http_status(mut self, http_status: u16) -> Error {
         self.http_status = Some(http_status);
+        self
+    }
+
+    /// The same error, carrying the names it is about: the containers of a pod
+    /// ([`ErrorCode::ContainerRequired`], [`ErrorCode::NotFound`] for an unknown container) or
+    /// the shells tried ([`ErrorCode::NoShell`]).
+    pub fn with_names(mut self, names: Vec<String>) -> Error {
+        self.names = names;
         self
     }
 
@@ -271,6 +302,11 @@ impl Error {
     /// The HTTP status of a refused request, where there was one.
     pub fn http_status(&self) -> Option<u16> {
         self.http_status
+    }
+
+    /// The names the error is about (see [`Error::with_names`]); empty for most errors.
+    pub fn names(&self) -> &[String] {
+        &self.names
     }
 }
 

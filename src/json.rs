@@ -21,8 +21,8 @@ pub(crate) enum Value {
 
 impl Value {
     /// The value of `key` in an object (the last one, if repeated). The core reads Status
-    /// keys with [`Value::get_folded`], as Go does; this exact lookup is for tests.
-    #[cfg(test)]
+    /// keys with [`Value::get_folded`], as Go's `encoding/json` does, and Pod keys with this
+    /// exact lookup, as the API machinery's case-sensitive decoder does.
     pub(crate) fn get(&self, key: &str) -> Option<&Value> {
         match self {
             Value::Object(fields) => fields.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v),

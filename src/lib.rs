@@ -16,14 +16,17 @@
 //!   [`decode_base64_into`], [`encode_binary`], [`encode_base64`], [`encode_close`],
 //!   [`MAX_FRAME_LEN`].
 //! - [`status`]: [`ExitStatus`] (`Success`, `NonZeroExit`, `Failure`; `success`,
-//!   `exit_code`, `reason`, `message`, `http_code`), [`parse_json`], [`parse_text`].
+//!   `exit_code`, `reason`, `message`, `http_code`, `executable_not_found`), [`parse_json`],
+//!   [`parse_text`].
 //! - [`resize`]: [`TerminalSize`] (`new`, `from_f64`, `to_json`, `encode_json`, `parse_json`).
 //! - [`request`]: [`Kind`], [`ExecRequest`] (`exec`, `attach`, `validate`, `path_and_query`,
 //!   `websocket_url`, `pod_url`), [`is_dns1123_label`], [`is_dns1123_subdomain`],
 //!   [`is_loopback`], [`is_loopback_host`], [`is_secure`], [`check_token_transport`].
 //! - [`error`]: [`Error`] (`code`, `as_str`, `message`, `hint`, `fault`, `status`,
-//!   `http_status`, `from_http_status`), [`ErrorCode`] (`as_str`, `from_name`, `hint`,
+//!   `http_status`, `names`, `from_http_status`), [`ErrorCode`] (`as_str`, `from_name`, `hint`,
 //!   `fault`), [`Fault`].
+//! - [`pod`]: [`PodInfo`] (`parse_json`, `default_container` by kubectl's rules,
+//!   `check_container` by the API server's), [`ContainerInfo`], [`ContainerState`].
 //! - [`session`]: [`Session`] (`new`, `handle_connecting`, `handle_open`, `route`, `handle_binary`, `handle_text`,
 //!   `handle_close`, `handle_error`, `handle_timeout`, `send_stdin`, `close_stdin`, `resize`,
 //!   `abort`, `poll_transmit`, `poll_event`, `poll_timeout`, `phase`, `protocol`, `error`,
@@ -49,6 +52,7 @@ pub mod channel;
 pub mod error;
 pub mod frame;
 mod json;
+pub mod pod;
 pub mod protocol;
 pub mod request;
 pub mod resize;
@@ -65,6 +69,7 @@ pub use frame::{
     decode_base64, decode_base64_into, decode_binary, encode_base64, encode_binary, encode_close,
     Frame, MAX_FRAME_LEN,
 };
+pub use pod::{ContainerInfo, ContainerState, PodInfo, DEFAULT_CONTAINER_ANNOTATION};
 pub use protocol::{negotiate, Protocol, DEFAULT_OFFER};
 pub use request::{
     check_token_transport, is_dns1123_label, is_dns1123_subdomain, is_loopback, is_loopback_host,

@@ -26,8 +26,8 @@ pub struct SessionConfig {
     pub max_status_bytes: usize,
     /// Most payload bytes per outgoing stdin frame; larger writes are split (default 1 MiB).
     pub max_stdin_frame: usize,
-    /// Send an empty stdin frame after this many ms without outgoing data (default: off;
-    /// values below 1 or not finite are off).
+    /// Send a keepalive (an empty WebSocket message, see [`Transmit::keepalive`]) when nothing
+    /// was sent for this many ms (default 30 000; `None`, values below 1 or not finite are off).
     pub keepalive_ms: Option<f64>,
     /// Fail with `Timeout` when no message arrives within this many ms of open
     /// (default 30 000; negative or not finite is off).
@@ -54,7 +54,7 @@ impl Default for SessionConfig {
             max_pending_bytes: 1 << 20,
             max_status_bytes: 1 << 20,
             max_stdin_frame: 1 << 20,
-            keepalive_ms: None,
+            keepalive_ms: Some(30_000.0),
             ready_timeout_ms: Some(30_000.0),
             status_close_timeout_ms: Some(5_000.0),
             connect_timeout_ms: Some(30_000.0),
@@ -110,6 +110,35 @@ pub enum Transmit {
         /// A short reason (at most 123 bytes).
         reason: String,
     },
+}
+
+impl Transmit {
+    /// The keepalive: an **empty** WebSocket message (binary; text on the base64 protocols).
+    ///
+    /// It is harmless on every subprotocol and on both server paths because both read the
+    /// socket with the same loop, `wsstream.Conn.handle`
+    /// (`staging/src/k8s.io/apimachinery/pkg/util/httpstream/wsstream/conn.go`, v1.35:
+    /// lines 334-345), which resets the idle timeout (`conn.resetTimeout()`) and then skips an
+    /// empty message (`if len(data) == 0 { continue }`) before it looks at a channel byte:
+    /// - the API server's v5 translator makes its socket with `wsstream.NewConn`
+    ///   (`staging/src/k8s.io/apiserver/pkg/util/proxy/websocket.go` `createWebSocketStreams`);
+    /// - the kubelet's v4/v4.base64/v1 code does too
+    ///   (`staging/src/k8s.io/kubelet/pkg/cri/streaming/remotecommand/websocket.go`
+    ///   `createWebSocketStreams`), as do the copies in containerd and CRI-O; the same
+    ///   `len(data) == 0` skip is in the older `wsstream` they vendor.
+    ///
+    /// So it reaches no channel: nothing is written to the process's stdin, whether stdin
+    /// was requested (a `ReadChannel`), not requested (an `IgnoreChannel`, whose
+    /// `DataFromSocket` drops data: conn.go lines 424-427) or already closed with the v5
+    /// CLOSE signal (where an empty *stdin frame* `[0x00]` would reach the closed pipe and
+    /// log "Unable to write frame" on the server for every keepalive).
+    pub fn keepalive(protocol: Protocol) -> Transmit {
+        if protocol.is_base64() {
+            Transmit::Text(String::new())
+        } else {
+            Transmit::Binary(Vec::new())
+        }
+    }
 }
 
 /// Something the user should learn about.
@@ -222,8 +251,10 @@ pub mod close_code {
 ///   (`Exited`, and `Transmit::Close` 1000), or `ProtocolError` if the status is incomplete.
 /// - `send_stdin` without `stdin` requested and `resize` without `tty` are `InvalidOptions`;
 ///   `send_stdin` after `close_stdin` or the end is `NotOpen`; refusals do not end the session.
-/// - Keepalive (optional): an empty stdin frame when nothing was sent for between
-///   `keepalive_ms` and twice that (the session only learns the time at `handle_*` calls).
+/// - Keepalive (default every 30 s of outgoing silence): an empty WebSocket message when
+///   nothing was sent for `keepalive_ms`. Any send restarts the wait at the glue's next
+///   `handle_timeout` (which `poll_timeout` asks for at once: a send carries no time), so
+///   the silence is measured from the send to within one turn of the glue's event loop.
 #[derive(Debug)]
 pub struct Session {
     config: SessionConfig,
@@ -233,8 +264,7 @@ pub struct Session {
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
     ready_deadline: Option<f64>,
-    keepalive_deadline: Option<f64>,
-    sent_since_keepalive: bool,
+    keepalive: Keepalive,
     close_wait: CloseWait,
     connect_deadline: Option<f64>,
     /// The latest finite time the session was given (`handle_open`, `handle_timeout`).
@@ -251,6 +281,18 @@ enum CloseWait {
     /// message).
     Restart,
     /// End with the status at this time.
+    At(f64),
+}
+
+/// The keepalive's wait for outgoing silence.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Keepalive {
+    /// Off, or the socket is not open.
+    Off,
+    /// Something was sent: restart the wait at the next `handle_timeout`, which
+    /// `poll_timeout` asks for at once (a send carries no time).
+    Restart,
+    /// Send a keepalive at this time unless something else is sent first.
     At(f64),
 }
 
@@ -327,8 +369,7 @@ impl Session {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             ready_deadline: None,
-            keepalive_deadline: None,
-            sent_since_keepalive: false,
+            keepalive: Keepalive::Off,
             close_wait: CloseWait::Idle,
             connect_deadline: None,
             last_now: 0.0,
@@ -405,7 +446,7 @@ impl Session {
             });
         }
         self.ready_deadline = None;
-        self.keepalive_deadline = None;
+        self.keepalive = Keepalive::Off;
         self.close_wait = CloseWait::Idle;
         self.connect_deadline = None;
         self.events.push_back(Event::Failed(error.clone()));
@@ -455,7 +496,11 @@ impl Session {
         }
         let at = |t: f64| Some(now_ms + t).filter(|d| d.is_finite());
         self.ready_deadline = self.config.ready_timeout_ms.and_then(at);
-        self.keepalive_deadline = self.config.keepalive_ms.and_then(at);
+        self.keepalive = self
+            .config
+            .keepalive_ms
+            .and_then(at)
+            .map_or(Keepalive::Off, Keepalive::At);
         for op in pending {
             match op {
                 Pending::Stdin(data) => self.transmit_stdin(&data),
@@ -690,7 +735,7 @@ impl Session {
             });
         }
         self.ready_deadline = None;
-        self.keepalive_deadline = None;
+        self.keepalive = Keepalive::Off;
         self.close_wait = CloseWait::Idle;
         self.status = Vec::new();
         self.events.push_back(Event::Exited(status));
@@ -768,14 +813,18 @@ impl Session {
                 Some((close_code::TIMEOUT, "timeout")),
             );
         }
-        if let (Some(deadline), Some(every)) = (self.keepalive_deadline, self.config.keepalive_ms) {
-            if now_ms >= deadline {
-                if !self.sent_since_keepalive {
-                    self.transmit_stdin_frame(&[]);
-                }
-                self.sent_since_keepalive = false;
-                self.keepalive_deadline = Some(now_ms + every).filter(|d| d.is_finite());
+        let every = self.config.keepalive_ms.unwrap_or_default();
+        let next = Some(now_ms + every)
+            .filter(|d| d.is_finite())
+            .map_or(Keepalive::Off, Keepalive::At);
+        match self.keepalive {
+            Keepalive::Restart => self.keepalive = next,
+            Keepalive::At(at) if now_ms >= at => {
+                let keepalive = Transmit::keepalive(self.protocol.unwrap_or(Protocol::None));
+                self.transmits.push_back(keepalive);
+                self.keepalive = next;
             }
+            _ => {}
         }
     }
 
@@ -793,7 +842,12 @@ impl Session {
             CloseWait::Restart => Some(self.last_now),
             CloseWait::At(at) => Some(at),
         };
-        [self.ready_deadline, self.keepalive_deadline, close]
+        let keepalive = match self.keepalive {
+            Keepalive::Off => None,
+            Keepalive::Restart => Some(self.last_now),
+            Keepalive::At(at) => Some(at),
+        };
+        [self.ready_deadline, keepalive, close]
             .into_iter()
             .flatten()
             .reduce(f64::min)
@@ -856,7 +910,8 @@ impl Session {
     /// frame `[0, ...bytes]` that the caller builds and sends itself (no `poll_transmit`).
     /// True only when [`Session::send_stdin`] would send exactly that frame at once: open,
     /// stdin requested and not closed, a binary protocol, nothing queued before it, and
-    /// `0 < len <= max_stdin_frame`; the session then counts the bytes as sent (keepalive).
+    /// `0 < len <= max_stdin_frame`; the session then counts the bytes as sent (the keepalive
+    /// wait restarts: drain `poll_timeout`).
     /// False: use `send_stdin` (which queues, splits, refuses or encodes base64).
     pub fn send_stdin_direct(&mut self, len: usize) -> bool {
         let open = matches!(
@@ -873,7 +928,7 @@ impl Session {
             && self.transmits.is_empty()
             && self.protocol.is_some_and(|p| !p.is_base64());
         if ok {
-            self.sent_since_keepalive = true;
+            self.note_sent();
         }
         ok
     }
@@ -1010,15 +1065,22 @@ impl Session {
             frame::encode_binary(channel, payload, &mut out);
             Transmit::Binary(out)
         };
-        self.sent_since_keepalive = true;
+        self.note_sent();
         self.transmits.push_back(t);
+    }
+
+    /// Something goes out: the keepalive's wait for silence starts again.
+    fn note_sent(&mut self) {
+        if self.keepalive != Keepalive::Off {
+            self.keepalive = Keepalive::Restart;
+        }
     }
 
     fn transmit_close_stdin(&mut self) {
         let mut out = Vec::with_capacity(2);
         frame::encode_close(Channel::Stdin, &mut out);
         self.transmits.push_back(Transmit::Binary(out));
-        self.sent_since_keepalive = true;
+        self.note_sent();
         self.state = State::StdinClosed;
     }
 
@@ -1391,6 +1453,7 @@ mod tests {
     fn readiness_disarms_the_ready_timeout() {
         let mut s = Session::new(SessionConfig {
             ready_timeout_ms: Some(500.0),
+            keepalive_ms: None,
             ..SessionConfig::default()
         });
         s.handle_open("v5.channel.k8s.io", 0.0);
@@ -1401,7 +1464,7 @@ mod tests {
     }
 
     #[test]
-    fn keepalive_when_idle() {
+    fn keepalive_after_silence() {
         let mut s = Session::new(SessionConfig {
             offer: vec![Protocol::V5],
             keepalive_ms: Some(1000.0),
@@ -1410,16 +1473,36 @@ mod tests {
         });
         s.handle_open("v5.channel.k8s.io", 0.0);
         assert_eq!(s.poll_timeout(), Some(1000.0));
+        s.handle_timeout(999.0);
+        assert_eq!(transmits(&mut s), vec![]);
         s.handle_timeout(1000.0);
-        assert_eq!(transmits(&mut s), vec![bin(b"\x00")]);
+        // An empty message: not a stdin frame (see `Transmit::keepalive`).
+        assert_eq!(transmits(&mut s), vec![bin(b"")]);
         assert_eq!(s.poll_timeout(), Some(2000.0));
+        // A send at 1500 (the session learns its time at the next handle_timeout, which it
+        // asks for at once) moves the keepalive to 1000 ms after it.
+        s.handle_timeout(1500.0);
         s.send_stdin(b"k").unwrap();
         assert_eq!(transmits(&mut s), vec![bin(b"\x00k")]);
+        assert_eq!(s.poll_timeout(), Some(1500.0), "restart asked for at once");
+        s.handle_timeout(1500.0);
+        assert_eq!(s.poll_timeout(), Some(2500.0));
         s.handle_timeout(2000.0);
-        assert_eq!(transmits(&mut s), vec![], "data was sent: no keepalive");
-        s.handle_timeout(3000.0);
-        assert_eq!(transmits(&mut s), vec![bin(b"\x00")]);
-        // Base64 protocols get a text keepalive.
+        assert_eq!(transmits(&mut s), vec![], "data was sent 500 ms ago: no keepalive");
+        s.handle_timeout(2500.0);
+        assert_eq!(transmits(&mut s), vec![bin(b"")]);
+        // The stdin fast path counts as a send too.
+        assert!(s.send_stdin_direct(3));
+        assert_eq!(s.poll_timeout(), Some(2500.0));
+        s.handle_timeout(2600.0);
+        assert_eq!(s.poll_timeout(), Some(3600.0));
+        // After the v5 CLOSE of stdin, still an empty message (never a stdin frame).
+        s.close_stdin().unwrap();
+        assert_eq!(transmits(&mut s), vec![bin(b"\xff\x00")]);
+        s.handle_timeout(2700.0);
+        s.handle_timeout(3700.0);
+        assert_eq!(transmits(&mut s), vec![bin(b"")]);
+        // Base64 protocols get an empty text message.
         let mut s = Session::new(SessionConfig {
             offer: vec![Protocol::V4Base64],
             keepalive_ms: Some(5.0),
@@ -1427,7 +1510,29 @@ mod tests {
         });
         s.handle_open("v4.base64.channel.k8s.io", 0.0);
         s.handle_timeout(5.0);
-        assert_eq!(transmits(&mut s), vec![text("0")]);
+        assert_eq!(transmits(&mut s), vec![text("")]);
+    }
+
+    #[test]
+    fn keepalive_is_on_by_default_and_ends_with_the_session() {
+        assert_eq!(SessionConfig::default().keepalive_ms, Some(30_000.0));
+        let mut s = open(Protocol::V4, false, false);
+        // The ready timeout (also 30 s by default) and the keepalive.
+        assert_eq!(s.poll_timeout(), Some(30_000.0));
+        s.route(MessageKind::Binary, 1, 1); // readiness: the ready timeout is off
+        assert_eq!(s.poll_timeout(), Some(30_000.0));
+        s.handle_timeout(30_000.0);
+        assert_eq!(transmits(&mut s), vec![bin(b"")]);
+        s.handle_close(1006, "");
+        assert_eq!(s.poll_timeout(), None);
+        // Off: nothing armed once the socket is open and quiet.
+        let mut s = Session::new(SessionConfig {
+            keepalive_ms: None,
+            ready_timeout_ms: None,
+            ..SessionConfig::default()
+        });
+        s.handle_open("v5.channel.k8s.io", 0.0);
+        assert_eq!(s.poll_timeout(), None);
     }
 
     #[test]

@@ -69,6 +69,25 @@ impl ExitStatus {
             _ => None,
         }
     }
+
+    /// The process could not start because its executable does not exist: a failure without
+    /// an exit code whose message is the container runtime's start error. The texts are the
+    /// OCI runtimes' (runc: `exec: "bash": executable file not found in $PATH`, or
+    /// `stat /bin/bash: no such file or directory` for a path; crun: ``executable file `bash`
+    /// not found in $PATH``), which containerd and CRI-O pass on inside the kubelet's
+    /// `InternalError` (v4, v5) or as the plain-text status (v1).
+    pub fn executable_not_found(&self) -> bool {
+        let ExitStatus::Failure { message, .. } = self else {
+            return false;
+        };
+        [
+            "executable file not found",
+            "not found in $PATH",
+            "no such file or directory",
+        ]
+        .iter()
+        .any(|needle| message.contains(needle))
+    }
 }
 
 fn protocol_error(message: impl Into<String>) -> Error {
@@ -305,6 +324,41 @@ mod tests {
         let f = failure("InternalError", "x", Some(500));
         assert_eq!(f.http_code(), Some(500));
         assert_eq!(f.exit_code(), None);
+    }
+
+    #[test]
+    fn executable_not_found_from_the_runtimes_texts() {
+        let not_found = [
+            // containerd + runc, v4 (the devserver sends the same text)
+            r#"Internal error occurred: error executing command in container: failed to exec in container: failed to start exec "0f": OCI runtime exec failed: exec failed: unable to start container process: exec: "bash": executable file not found in $PATH: unknown"#,
+            // the same through the v5 translator: wrapped once more
+            r#"Internal error occurred: Internal error occurred: error executing command in container: exec: "bash": executable file not found in $PATH: unknown"#,
+            // a path that does not exist
+            r#"Internal error occurred: error executing command in container: OCI runtime exec failed: exec failed: unable to start container process: exec: "/bin/bash": stat /bin/bash: no such file or directory: unknown"#,
+            // CRI-O + crun
+            "Internal error occurred: error executing command in container: command error: crun: executable file `bash` not found in $PATH: No such file or directory: OCI runtime attempted to invoke a command that was not found",
+        ];
+        for message in not_found {
+            assert!(
+                failure("InternalError", message, Some(500)).executable_not_found(),
+                "{message}"
+            );
+            // v1: the same text, no reason
+            assert!(
+                failure("", message, None).executable_not_found(),
+                "{message}"
+            );
+        }
+        for other in [
+            failure("InternalError", "Internal error occurred: unable to upgrade connection: container not found (\"main\")", Some(500)),
+            failure("InternalError", r#"exec: "bash": permission denied"#, Some(500)),
+            // A shell that started and could not find a command exits 127: that is the
+            // shell's business, not a missing shell.
+            nonzero(127, "command terminated with non-zero exit code: bash: nosuch: command not found"),
+            ExitStatus::Success,
+        ] {
+            assert!(!other.executable_not_found(), "{other:?}");
+        }
     }
 
     #[test]

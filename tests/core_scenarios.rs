@@ -544,12 +544,16 @@ fn keepalive_over_a_long_idle_session() {
     );
     p.open("v5.channel.k8s.io");
     p.advance(95_000.0);
-    assert_eq!(p.take_sent(), vec![bin(b"\x00"); 3]);
+    // At 30, 60 and 90 s: an empty message each (never a stdin frame).
+    assert_eq!(p.take_sent(), vec![bin(b""); 3]);
+    // Typing at 95 s: the next keepalive is 30 s after it, not at 120 s.
     p.stdin(b"typing").unwrap();
-    p.advance(30_000.0);
+    p.advance(29_999.0);
     assert_eq!(p.take_sent(), vec![bin(b"\x00typing")]);
+    p.advance(1.0);
+    assert_eq!(p.take_sent(), vec![bin(b"")]);
     p.advance(30_000.0);
-    assert_eq!(p.take_sent(), vec![bin(b"\x00")]);
+    assert_eq!(p.take_sent(), vec![bin(b"")]);
     p.recv_binary(&[b"\x03", SUCCESS].concat());
     p.close(1000);
     assert_eq!(p.exit_status(), ExitStatus::Success);
@@ -651,6 +655,7 @@ fn status_close_wait_is_on_by_default_and_can_be_off() {
         let mut p = Pair::new(
             SessionConfig {
                 status_close_timeout_ms: None,
+                keepalive_ms: None,
                 ..config(V5_V4, false, false)
             },
             glue,
