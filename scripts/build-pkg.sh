@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the npm package of the SDK: pkg/ (wasm-pack --target web) and pkg-bundler/
-# (--target bundler), release profile, wasm-opt from the npm `binaryen` package.
+# (--target bundler), release profile, wasm-opt from the npm `binaryen` package. Each also
+# holds the xterm.js addon (`kube-exec-wasm/xterm`, compiled from www/src/xterm-adapter.ts)
+# and the package's own README (npm/README.md, written for SDK users).
 #   bash scripts/build-pkg.sh            both targets
 #   bash scripts/build-pkg.sh web        only pkg/
 set -euo pipefail
@@ -36,14 +38,18 @@ pkg.module = "kube_exec_wasm.js";
 pkg.types = "kube_exec_wasm.d.ts";
 pkg.exports = {
   ".": { types: "./kube_exec_wasm.d.ts", default: "./kube_exec_wasm.js" },
+  "./xterm": { types: "./xterm.d.ts", default: "./xterm.js" },
   "./kube_exec_wasm_bg.wasm": "./kube_exec_wasm_bg.wasm",
   "./package.json": "./package.json",
 };
+// The addon imports only xterm's types: xterm.js is the consumer's, never bundled here.
+pkg.peerDependencies = { "@xterm/xterm": "^5.4.0 || ^6.0.0" };
+pkg.peerDependenciesMeta = { "@xterm/xterm": { optional: true } };
 const files = fs.readdirSync(dir).filter((f) => /\.(js|d\.ts|wasm)$/.test(f));
 if (fs.existsSync(path.join(dir, "snippets"))) files.push("snippets/");
 pkg.files = files.sort();
 if (target === "bundler" && !pkg.sideEffects) pkg.sideEffects = ["./kube_exec_wasm.js", "./snippets/*"];
-pkg.keywords = ["kubernetes", "kubectl", "exec", "attach", "websocket", "wasm"];
+pkg.keywords = ["kubernetes", "kubectl", "exec", "attach", "websocket", "wasm", "xterm", "terminal", "asciicast"];
 fs.writeFileSync(pj, JSON.stringify(pkg, null, 2) + "\n");
 // The docs live in the .d.ts; the glue's copies of them are dropped.
 const glue = path.join(dir, "kube_exec_wasm.js");
@@ -84,6 +90,14 @@ for target in "${targets[@]}"; do
   # shellcheck disable=SC2086
   wasm-opt $flags "$tmp/kube_exec_wasm_bg.wasm" -o "$tmp/kube_exec_wasm_bg.wasm.opt"
   mv "$tmp/kube_exec_wasm_bg.wasm.opt" "$tmp/kube_exec_wasm_bg.wasm"
+  # The xterm addon: ES2022 JS and its .d.ts, next to the SDK's (types of @xterm/xterm from www/).
+  [ -d www/node_modules/@xterm/xterm ] || (cd www && npm ci --no-audit --no-fund --loglevel=error)
+  tsc --declaration --target es2022 --module es2022 --moduleResolution bundler --strict \
+    --skipLibCheck --removeComments false --outDir "$tmp/xterm-build" www/src/xterm-adapter.ts
+  mv "$tmp/xterm-build/xterm-adapter.js" "$tmp/xterm.js"
+  mv "$tmp/xterm-build/xterm-adapter.d.ts" "$tmp/xterm.d.ts"
+  rm -rf "$tmp/xterm-build"
+  cp npm/README.md "$tmp/README.md"
   finish_package "$tmp" "$target"
   # Minified JS (the readable source is src/web/glue.js; the docs are in the .d.ts).
   while IFS= read -r js; do

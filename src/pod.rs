@@ -87,7 +87,7 @@ fn protocol_error(message: impl Into<String>) -> Error {
     Error::new(ErrorCode::ProtocolError, message)
 }
 
-fn text<'a>(v: Option<&'a Value>) -> &'a str {
+fn text(v: Option<&Value>) -> &str {
     match v {
         Some(Value::String(s)) => s,
         _ => "",
@@ -108,38 +108,47 @@ fn items(v: Option<&Value>) -> &[Value] {
 /// The containers of one spec list, each with its status from `statuses` (matched by name).
 fn containers(specs: Option<&Value>, statuses: Option<&Value>) -> Vec<ContainerInfo> {
     let statuses = items(statuses);
-    items(specs)
-        .iter()
-        .map(|spec| {
-            let name = text(spec.get("name")).to_string();
-            let status = statuses.iter().find(|s| text(s.get("name")) == name);
-            let state = status.and_then(|s| s.get("state"));
-            let (state, reason) = [
-                ("running", ContainerState::Running),
-                ("waiting", ContainerState::Waiting),
-                ("terminated", ContainerState::Terminated),
-            ]
-            .into_iter()
-            .find_map(|(key, kind)| {
-                let detail = state?.get(key).filter(|d| matches!(d, Value::Object(_)))?;
-                let reason = text(detail.get("reason"));
-                Some((kind, (!reason.is_empty()).then(|| reason.to_string())))
-            })
-            .unwrap_or((ContainerState::Unknown, None));
-            let flag = |v: Option<&Value>, key| {
-                matches!(v.and_then(|v| v.get(key)), Some(Value::Bool(true)))
-            };
-            ContainerInfo {
-                image: text(spec.get("image")).to_string(),
-                state,
-                reason,
-                ready: flag(status, "ready"),
-                stdin: flag(Some(spec), "stdin"),
-                tty: flag(Some(spec), "tty"),
-                name,
+    let mut out = Vec::new();
+    for spec in items(specs) {
+        let name = text(spec.get("name"));
+        let status = statuses.iter().find(|s| text(s.get("name")) == name);
+        let state = field(status, "state");
+        let mut kind = ContainerState::Unknown;
+        let mut reason = None;
+        for (key, k) in [
+            ("running", ContainerState::Running),
+            ("waiting", ContainerState::Waiting),
+            ("terminated", ContainerState::Terminated),
+        ] {
+            if let Some(detail @ Value::Object(_)) = field(state, key) {
+                kind = k;
+                let r = text(detail.get("reason"));
+                reason = (!r.is_empty()).then(|| r.to_string());
+                break;
             }
-        })
-        .collect()
+        }
+        let flag = |v: Option<&Value>, key| matches!(field(v, key), Some(Value::Bool(true)));
+        out.push(ContainerInfo {
+            name: name.to_string(),
+            image: text(spec.get("image")).to_string(),
+            state: kind,
+            reason,
+            ready: flag(status, "ready"),
+            stdin: flag(Some(spec), "stdin"),
+            tty: flag(Some(spec), "tty"),
+        });
+    }
+    out
+}
+
+/// The names, comma-separated; appended to `out`.
+fn names_into(out: &mut String, list: &[String]) {
+    for (i, name) in list.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(name);
+    }
 }
 
 impl PodInfo {
@@ -185,15 +194,27 @@ impl PodInfo {
 
     /// Every container: regular, then init, then ephemeral.
     pub fn all_containers(&self) -> impl Iterator<Item = &ContainerInfo> {
-        self.containers
-            .iter()
-            .chain(&self.init_containers)
-            .chain(&self.ephemeral_containers)
+        [
+            &self.containers,
+            &self.init_containers,
+            &self.ephemeral_containers,
+        ]
+        .into_iter()
+        .flatten()
     }
 
     /// The container of this name, of any kind.
     pub fn container(&self, name: &str) -> Option<&ContainerInfo> {
-        self.all_containers().find(|c| c.name == name)
+        for list in [
+            &self.containers,
+            &self.init_containers,
+            &self.ephemeral_containers,
+        ] {
+            if let Some(c) = list.iter().find(|c| c.name == name) {
+                return Some(c);
+            }
+        }
+        None
     }
 
     /// The container kubectl picks when none is named: the annotation's, if the pod has a
@@ -212,38 +233,40 @@ impl PodInfo {
     /// and the pod has several; `NotFound` listing every container when the named one is not
     /// in the pod.
     pub fn check_container(&self, container: Option<&str>) -> Result<(), Error> {
-        let names = |list: &mut dyn Iterator<Item = &ContainerInfo>| -> Vec<String> {
-            list.map(|c| c.name.clone()).collect()
+        let (code, mut message, lists) = match container {
+            None if self.containers.len() == 1 => return Ok(()),
+            None => (
+                ErrorCode::ContainerRequired,
+                format!(
+                    "pod {} has {} containers and none was named: choose one of ",
+                    self.name,
+                    self.containers.len()
+                ),
+                1,
+            ),
+            Some(name) if self.container(name).is_some() => return Ok(()),
+            Some(name) => (
+                ErrorCode::NotFound,
+                format!(
+                    "pod {} has no container {name}; its containers: ",
+                    self.name
+                ),
+                3,
+            ),
         };
-        match container {
-            None if self.containers.len() == 1 => Ok(()),
-            None => {
-                let list = names(&mut self.containers.iter());
-                Err(Error::new(
-                    ErrorCode::ContainerRequired,
-                    format!(
-                        "pod {} has {} containers and none was named: choose one of {}",
-                        self.name,
-                        list.len(),
-                        list.join(", ")
-                    ),
-                )
-                .with_names(list))
-            }
-            Some(name) if self.container(name).is_some() => Ok(()),
-            Some(name) => {
-                let list = names(&mut self.all_containers());
-                Err(Error::new(
-                    ErrorCode::NotFound,
-                    format!(
-                        "pod {} has no container {name}; its containers: {}",
-                        self.name,
-                        list.join(", ")
-                    ),
-                )
-                .with_names(list))
-            }
+        let mut names = Vec::new();
+        for list in [
+            &self.containers,
+            &self.init_containers,
+            &self.ephemeral_containers,
+        ]
+        .into_iter()
+        .take(lists)
+        {
+            names.extend(list.iter().map(|c| c.name.clone()));
         }
+        names_into(&mut message, &names);
+        Err(Error::new(code, message).with_names(names))
     }
 }
 

@@ -1488,7 +1488,11 @@ mod tests {
         s.handle_timeout(1500.0);
         assert_eq!(s.poll_timeout(), Some(2500.0));
         s.handle_timeout(2000.0);
-        assert_eq!(transmits(&mut s), vec![], "data was sent 500 ms ago: no keepalive");
+        assert_eq!(
+            transmits(&mut s),
+            vec![],
+            "data was sent 500 ms ago: no keepalive"
+        );
         s.handle_timeout(2500.0);
         assert_eq!(transmits(&mut s), vec![bin(b"")]);
         // The stdin fast path counts as a send too.

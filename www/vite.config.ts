@@ -11,7 +11,10 @@ export default defineConfig({
   // Relative asset URLs: the built console works under any path prefix (e.g. kubectl proxy --www-prefix).
   base: './',
   resolve: {
-    alias: { 'kube-exec-wasm': resolve(pkg, 'kube_exec_wasm.js') },
+    alias: [
+      { find: /^kube-exec-wasm$/, replacement: resolve(pkg, 'kube_exec_wasm.js') },
+      { find: /^kube-exec-wasm\/xterm$/, replacement: resolve(pkg, 'xterm.js') },
+    ],
   },
   server: {
     host: '127.0.0.1',

@@ -165,9 +165,13 @@ fn pod_value(pod: &Pod) -> Value {
         })
         .collect();
     let mut annotations = serde_json::Map::new();
+    let default = cfg
+        .default_container
+        .as_ref()
+        .unwrap_or(&cfg.containers[0].name);
     annotations.insert(
         "kubectl.kubernetes.io/default-container".into(),
-        json!(cfg.containers[0].name),
+        json!(default),
     );
     json!({
         "metadata": {

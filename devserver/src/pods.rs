@@ -29,6 +29,13 @@ pub struct PodConfig {
     pub env: BTreeMap<String, String>,
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// The `kubectl.kubernetes.io/default-container` annotation (default: the first container).
+    #[serde(default)]
+    pub default_container: Option<String>,
+    /// A minimal image: only these commands are on the pod's PATH (links to this machine's, in
+    /// `<workdir>/.bin`); absent = this machine's PATH.
+    #[serde(default)]
+    pub commands: Option<Vec<String>>,
     pub containers: Vec<ContainerConfig>,
 }
 
@@ -178,7 +185,8 @@ impl Pods {
     }
 }
 
-/// The default pods: `demo`, `echo`, `two`, `stopped` in namespace `default`.
+/// The default pods: `demo`, `echo`, `two`, `sidecar`, `nobash`, `stopped` in namespace
+/// `default`.
 pub fn builtin() -> Vec<PodConfig> {
     let c = |name: &str, command: &[&str], tty: bool, stdin: bool, running: bool| ContainerConfig {
         name: name.into(),
@@ -194,7 +202,13 @@ pub fn builtin() -> Vec<PodConfig> {
         workdir: None,
         env: BTreeMap::new(),
         labels: BTreeMap::from([("app".to_string(), name.to_string())]),
+        default_container: None,
+        commands: None,
         containers,
+    };
+    let image = |mut c: ContainerConfig, image: &str| {
+        c.image = Some(image.into());
+        c
     };
     vec![
         pod("demo", vec![c("shell", &["/bin/sh"], true, true, true)]),
@@ -206,6 +220,38 @@ pub fn builtin() -> Vec<PodConfig> {
                 c("b", &["cat"], false, true, true),
             ],
         ),
+        // Three containers, the annotation naming the second, the third not running.
+        PodConfig {
+            default_container: Some("app".into()),
+            ..pod(
+                "sidecar",
+                vec![
+                    image(
+                        c("proxy", &["cat"], false, true, true),
+                        "envoyproxy/envoy:v1.30",
+                    ),
+                    image(c("app", &["cat"], false, true, true), "example/shop:7"),
+                    image(
+                        c("metrics", &["sh", "-c", "exit 1"], false, false, false),
+                        "example/exporter:1",
+                    ),
+                ],
+            )
+        },
+        // An image without bash: sh and a few tools only.
+        PodConfig {
+            commands: Some(
+                [
+                    "sh", "ls", "cat", "id", "env", "stty", "sleep", "head", "tr",
+                ]
+                .map(String::from)
+                .to_vec(),
+            ),
+            ..pod(
+                "nobash",
+                vec![c("main", &["sleep", "infinity"], false, false, true)],
+            )
+        },
         pod(
             "stopped",
             vec![c("main", &["sh", "-c", "exit 1"], false, false, false)],
@@ -235,7 +281,7 @@ pub fn build(configs: Vec<PodConfig>, faults: bool, bench: bool) -> Result<Pods,
     let base = std::env::temp_dir().join(format!("kube-exec-devserver-{}", std::process::id()));
     let created = now_rfc3339();
     let mut pods = Pods::default();
-    let mut add = |config: PodConfig, behavior: Behavior| -> Result<(), String> {
+    let mut add = |mut config: PodConfig, behavior: Behavior| -> Result<(), String> {
         for n in [&config.name, &config.namespace] {
             if !is_dns_label(n) {
                 return Err(format!(
@@ -258,6 +304,10 @@ pub fn build(configs: Vec<PodConfig>, faults: bool, bench: bool) -> Result<Pods,
         if behavior == Behavior::Process {
             std::fs::create_dir_all(&workdir)
                 .map_err(|e| format!("cannot create {}: {e}", workdir.display()))?;
+            if let Some(commands) = &config.commands {
+                let bin = minimal_path(&workdir, commands)?;
+                config.env.insert("PATH".into(), bin.display().to_string());
+            }
         }
         let uid = pseudo_uid(&config.namespace, &config.name);
         pods.insert(Pod {
@@ -277,6 +327,8 @@ pub fn build(configs: Vec<PodConfig>, faults: bool, bench: bool) -> Result<Pods,
         workdir: None,
         env: BTreeMap::new(),
         labels: BTreeMap::new(),
+        default_container: None,
+        commands: None,
         containers: vec![ContainerConfig {
             name: container.into(),
             command: vec![],
@@ -295,6 +347,25 @@ pub fn build(configs: Vec<PodConfig>, faults: bool, bench: bool) -> Result<Pods,
         add(single("bench", "bench"), Behavior::Bench)?;
     }
     Ok(pods)
+}
+
+/// `<workdir>/.bin` with a link to this machine's executable for each of `commands`: the PATH
+/// of a pod with a minimal image.
+fn minimal_path(workdir: &Path, commands: &[String]) -> Result<PathBuf, String> {
+    let bin = workdir.join(".bin");
+    std::fs::create_dir_all(&bin).map_err(|e| format!("cannot create {}: {e}", bin.display()))?;
+    let host_path = std::env::var_os("PATH").unwrap_or_default();
+    for name in commands {
+        let found = std::env::split_paths(&host_path)
+            .map(|dir| dir.join(name))
+            .find(|p| p.is_file())
+            .ok_or_else(|| format!("command {name:?} of a minimal image is not on this machine"))?;
+        let link = bin.join(name);
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(&found, &link)
+            .map_err(|e| format!("cannot link {}: {e}", link.display()))?;
+    }
+    Ok(bin)
 }
 
 fn pseudo_uid(ns: &str, name: &str) -> String {

@@ -163,6 +163,35 @@ async fn missing_executable_is_an_internal_error() {
 }
 
 #[tokio::test]
+async fn a_minimal_image_has_only_its_commands() {
+    let server = Server::start(&[]);
+    // The `nobash` pod: bash is not on its PATH, sh and its few tools are (with a TTY too).
+    for tty in ["", "&tty=1"] {
+        let mut ws = open(
+            &server,
+            &exec_path("nobash", &["bash"], &format!("stdout=1{tty}")),
+            "v4.channel.k8s.io",
+        )
+        .await;
+        let t = collect(&mut ws, "v4.channel.k8s.io", T).await;
+        let m = t.status()["message"].as_str().unwrap().to_string();
+        assert!(
+            m.ends_with(r#"exec: "bash": executable file not found in $PATH: unknown"#),
+            "{tty}: {m}"
+        );
+    }
+    let mut ws = open(
+        &server,
+        &exec_path("nobash", &["sh", "-c", "ls -a \"${PATH}\" | tr '\\n' ' '"], "stdout=1"),
+        "v5.channel.k8s.io",
+    )
+    .await;
+    let t = collect(&mut ws, "v5.channel.k8s.io", T).await;
+    assert_eq!(t.stdout_str(), ". .. cat env head id ls sh sleep stty tr ");
+    assert_eq!(t.status()["status"], "Success");
+}
+
+#[tokio::test]
 async fn absolute_path_that_does_not_exist() {
     let server = Server::start(&[]);
     let mut ws = open(

@@ -311,7 +311,18 @@ async fn discovery_and_pod_objects_for_kubectl() {
         .await
         .json();
     assert_eq!(list["kind"], "PodList");
-    assert_eq!(list["items"].as_array().unwrap().len(), 4);
+    assert_eq!(list["items"].as_array().unwrap().len(), 6);
+    // The annotation names the pod's default container: the first, unless the pod says.
+    let annotation = |pod: &serde_json::Value| {
+        pod["metadata"]["annotations"]["kubectl.kubernetes.io/default-container"].clone()
+    };
+    assert_eq!(annotation(&two), "a");
+    let sidecar = http(&server, "GET", "/api/v1/namespaces/default/pods/sidecar", &auth)
+        .await
+        .json();
+    assert_eq!(annotation(&sidecar), "app");
+    assert_eq!(sidecar["spec"]["containers"][2]["image"], "example/exporter:1");
+    assert!(sidecar["status"]["containerStatuses"][2]["state"]["waiting"].is_object());
     assert_eq!(
         http(&server, "GET", "/api/v1/nothing-here", &auth)
             .await

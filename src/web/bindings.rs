@@ -19,6 +19,9 @@ extern "C" {
     pub fn push(this: &Output, view: &Uint8Array);
     #[wasm_bindgen(method)]
     pub fn end(this: &Output);
+    /// The recorders' taps: each sees every view received.
+    #[wasm_bindgen(method, getter)]
+    pub fn taps(this: &Output) -> Array;
 
     /// A `WritableStream` for stdin (`ws` given) or resizes (`undefined`); `track` connects
     /// it to the session.
@@ -31,9 +34,10 @@ extern "C" {
     #[wasm_bindgen(method)]
     pub fn fail(this: &Input, error: &JsValue);
 
-    /// Type-checks the option bag: the values in a fixed order, or an error message.
+    /// Type-checks the option bag of `kind` (`options::Bag`): the values in a fixed order, or
+    /// an error message.
     #[wasm_bindgen(js_name = readOptions)]
-    pub fn read_options(bag: &JsValue, attach: bool) -> JsValue;
+    pub fn read_options(bag: &JsValue, kind: u32) -> JsValue;
 
     /// Reads a stream to its end, calling `callback` with each chunk (the callback adapter).
     #[wasm_bindgen(js_name = forEachChunk)]
@@ -42,6 +46,23 @@ extern "C" {
     /// GETs the pod, then calls `call(CALL_PREFLIGHT, answer)` once with `{ status, body }`,
     /// or null without an answer.
     pub fn preflight(url: &str, token: &JsValue, signal: &JsValue, call: &JsValue);
+
+    /// An asciicast v2 recording (record()).
+    #[derive(Clone)]
+    pub type Recorder;
+    #[wasm_bindgen(constructor)]
+    pub fn new(cols: u16, rows: u16, options: &JsValue) -> Recorder;
+    /// A tap for `Output::add_tap`, with its own UTF-8 decoder.
+    #[wasm_bindgen(method)]
+    pub fn tap(this: &Recorder) -> Function;
+    #[wasm_bindgen(method)]
+    pub fn resized(this: &Recorder, cols: u16, rows: u16);
+    #[wasm_bindgen(method)]
+    pub fn typed(this: &Recorder, bytes: &Uint8Array);
+    #[wasm_bindgen(method, getter)]
+    pub fn input(this: &Recorder) -> bool;
+    #[wasm_bindgen(method)]
+    pub fn stop(this: &Recorder);
 
     /// A live session's entry in glue.js's registry (for [`fail_all`]), which also holds
     /// its event handlers and its timer.

@@ -1,10 +1,12 @@
-//! Core errors and statuses as JavaScript values: real `Error`s with `code`, `hint`, `status`
-//! and `httpStatus`, and plain `ExitStatus` objects.
+//! Core errors and statuses as JavaScript values: real `Error`s with `code`, `hint`, `status`,
+//! `httpStatus` and the names an error is about (`containers`, `tried`), plain `ExitStatus`
+//! objects, and `PodInfo` objects.
 
 use js_sys::{Object, Reflect};
 use wasm_bindgen::JsValue;
 
 use crate::error::{Error, ErrorCode};
+use crate::pod::{ContainerInfo, PodInfo};
 use crate::status::ExitStatus;
 
 fn set(target: &Object, key: &str, value: &JsValue) {
@@ -42,7 +44,60 @@ pub fn error_to_js(error: &Error) -> JsValue {
     if let Some(http) = error.http_status() {
         set(&e, "httpStatus", &JsValue::from_f64(f64::from(http)));
     }
+    if !error.names().is_empty() {
+        let key = match error.code() {
+            ErrorCode::NoShell => "tried",
+            _ => "containers",
+        };
+        set(&e, key, &strings(error.names().iter().map(String::as_str)));
+    }
     e.into()
+}
+
+fn strings<'a>(items: impl Iterator<Item = &'a str>) -> JsValue {
+    let a = js_sys::Array::new();
+    for s in items {
+        a.push(&JsValue::from_str(s));
+    }
+    a.into()
+}
+
+fn container_to_js(c: &ContainerInfo) -> JsValue {
+    let o = Object::new();
+    set(&o, "name", &JsValue::from_str(&c.name));
+    set(&o, "image", &JsValue::from_str(&c.image));
+    set(&o, "state", &JsValue::from_str(c.state.as_str()));
+    if let Some(reason) = &c.reason {
+        set(&o, "reason", &JsValue::from_str(reason));
+    }
+    set(&o, "ready", &JsValue::from_bool(c.ready));
+    set(&o, "stdin", &JsValue::from_bool(c.stdin));
+    set(&o, "tty", &JsValue::from_bool(c.tty));
+    o.into()
+}
+
+/// `{ name, namespace, phase, containers, initContainers, ephemeralContainers,
+/// defaultContainer }` (see the `PodInfo` type in the .d.ts).
+pub fn pod_to_js(pod: &PodInfo) -> JsValue {
+    let o = Object::new();
+    set(&o, "name", &JsValue::from_str(&pod.name));
+    set(&o, "namespace", &JsValue::from_str(&pod.namespace));
+    set(&o, "phase", &JsValue::from_str(&pod.phase));
+    let list = |cs: &[ContainerInfo]| -> JsValue {
+        let a = js_sys::Array::new();
+        for c in cs {
+            a.push(&container_to_js(c));
+        }
+        a.into()
+    };
+    set(&o, "containers", &list(&pod.containers));
+    set(&o, "initContainers", &list(&pod.init_containers));
+    set(&o, "ephemeralContainers", &list(&pod.ephemeral_containers));
+    let default = pod
+        .default_container()
+        .map_or(JsValue::NULL, JsValue::from_str);
+    set(&o, "defaultContainer", &default);
+    o.into()
 }
 
 /// Shorthand: a new error of this code as a JavaScript value.

@@ -30,6 +30,8 @@ export class Output {
     this.chan = null;
     this.last = -Infinity;
     this.ctrl = null;
+    // Recorders (see `Recorder`): each sees every view received, read or not.
+    this.taps = [];
     this.stream = new ReadableStream(
       {
         start: (c) => {
@@ -55,7 +57,9 @@ export class Output {
   }
 
   push(view) {
-    if (this.closed || this.cancelled || view.byteLength === 0) return;
+    if (this.closed || view.byteLength === 0) return;
+    for (const tap of this.taps) tap(view);
+    if (this.cancelled) return;
     const now = performance.now();
     const burst = now - this.last < BURST_GAP_MS;
     this.last = now;
@@ -178,13 +182,13 @@ function bytesOf(chunk) {
   return null;
 }
 
-// The preflight GET of the pod with the same credentials; calls the session's
-// `call(CALL_PREFLIGHT, answer)` exactly once with `{ status, body }`, or null when no answer
-// came (network, CORS, certificate, abort).
+// The preflight after a failed handshake, and getPod(): a GET of the pod with the session's
+// credentials; calls `call(CALL_PREFLIGHT, answer)` exactly once with `{ status, body }`, or
+// with null when no answer came (network, CORS, certificate, abort).
 export function preflight(url, token, signal, call) {
-  const init = { cache: "no-store", signal };
-  if (token !== undefined) init.headers = { Authorization: `Bearer ${token}` };
-  fetch(url, init)
+  const headers = { Accept: "application/json" };
+  if (token !== undefined) headers.Authorization = `Bearer ${token}`;
+  fetch(url, { cache: "no-store", credentials: "omit", headers, signal })
     .then(
       (r) =>
         r.arrayBuffer().then(
@@ -194,6 +198,77 @@ export function preflight(url, token, signal, call) {
       () => null,
     )
     .then((answer) => call(CALL_PREFLIGHT, answer));
+}
+
+// A recording of a session as asciicast v2 (record() in src/web/record.rs): a header line,
+// then one event per line, `[seconds, "o" | "i" | "r", data]`. Output is decoded as UTF-8
+// with one streaming decoder per stream, so a character split across frames stays whole.
+export class Recorder {
+  constructor(cols, rows, o) {
+    const header = { version: 2, width: cols, height: rows, timestamp: Math.floor(Date.now() / 1000) };
+    if (typeof o.title === "string") header.title = o.title;
+    if (o.env !== null && typeof o.env === "object") header.env = o.env;
+    this.header = header;
+    this.input = o.input === true;
+    this.inputDecoder = new TextDecoder();
+    this.t0 = performance.now();
+    this.lines = [JSON.stringify(header) + "\n"];
+    this.readers = new Set();
+    this.ended = false;
+    this.done = new Promise((resolve) => (this.finish = resolve));
+  }
+
+  // A tap for an Output (see `Output.taps`): its own decoder.
+  tap() {
+    const decoder = new TextDecoder();
+    return (view) => this.event("o", decoder.decode(view, { stream: true }));
+  }
+
+  event(kind, data) {
+    if (this.ended || data === "") return;
+    const t = Math.round(performance.now() - this.t0) / 1000;
+    const line = JSON.stringify([t, kind, data]) + "\n";
+    this.lines.push(line);
+    for (const c of this.readers) c.enqueue(line);
+  }
+
+  resized(cols, rows) {
+    this.event("r", `${cols}x${rows}`);
+  }
+
+  typed(bytes) {
+    if (this.input) this.event("i", this.inputDecoder.decode(bytes, { stream: true }));
+  }
+
+  text() {
+    return this.lines.join("");
+  }
+
+  blob() {
+    return new Blob(this.lines, { type: "application/x-asciicast" });
+  }
+
+  // Every line so far, then each new one, until the recording ends.
+  stream() {
+    let ctrl;
+    return new ReadableStream({
+      start: (c) => {
+        ctrl = c;
+        for (const line of this.lines) c.enqueue(line);
+        if (this.ended) c.close();
+        else this.readers.add(c);
+      },
+      cancel: () => this.readers.delete(ctrl),
+    });
+  }
+
+  stop() {
+    if (this.ended) return;
+    this.ended = true;
+    for (const c of this.readers) c.close();
+    this.readers.clear();
+    this.finish();
+  }
 }
 
 // Input: a WritableStream whose sink is the session in Rust, reached through `call` (see
@@ -426,10 +501,11 @@ function listen(ws, stdout, stderr, route, deliver) {
   };
 }
 
-// Type checks of the option bag of exec()/attach(), for src/web/options.rs: returns the values
-// in a fixed order (see there), or a message for an InvalidOptions error. The values
-// themselves (names, URLs, sizes, subprotocols) are checked by the core.
-export function readOptions(o, attach) {
+// Type checks of the option bag of exec() (kind 0), attach() (1), openShell() (2) and
+// getPod() (3), for src/web/options.rs: returns the values in a fixed order (see there), or a
+// message for an InvalidOptions error. The values themselves (names, URLs, sizes,
+// subprotocols) are checked by the core.
+export function readOptions(o, kind) {
   if (typeof o !== "object" || o === null) return "options must be an object";
   const get = (k) => (o[k] === undefined || o[k] === null ? undefined : o[k]);
   const typed = (k, type, what) => {
@@ -458,11 +534,16 @@ export function readOptions(o, attach) {
     return v;
   };
   try {
-    const tty = bool("tty", false);
+    const shell = kind === 2;
+    const tty = bool("tty", shell);
     let command = [];
-    if (attach) {
+    if (kind === 1) {
       if (get("command") !== undefined) throw "attach takes no `command`";
-    } else {
+    } else if (shell) {
+      if (get("command") !== undefined) throw "openShell takes `shells`, not `command`";
+      command = strings("shells") || ["bash", "sh"];
+      if (command.length === 0 || command.includes("")) throw "`shells` must name at least one shell, none empty";
+    } else if (kind === 0) {
       command = strings("command");
       if (command === undefined) throw "`command` is required";
     }
@@ -473,10 +554,10 @@ export function readOptions(o, attach) {
       throw "`terminalSize` must be { cols, rows } numbers";
     return [
       str("server"), required("namespace"), required("pod"), str("container"), command,
-      bool("stdin", false), bool("stdout", true), bool("stderr", !tty), tty,
+      bool("stdin", shell), bool("stdout", true), bool("stderr", !tty), tty,
       str("token"), strings("protocols"), size && size.cols, size && size.rows, signal,
       bool("allowInsecureToken", false), bool("preflight", true),
-      ms("readyTimeout"), ms("keepalive"), ms("connectTimeout"),
+      ms("readyTimeout"), ms("keepalive"), ms("connectTimeout"), ms("startGrace"),
     ];
   } catch (message) {
     if (typeof message === "string") return message;

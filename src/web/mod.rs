@@ -1,4 +1,6 @@
-//! The browser SDK: `exec()` and `attach()` for JavaScript, over the sans-IO core.
+//! The browser SDK for JavaScript, over the sans-IO core: `exec()` and `attach()`, and the
+//! console toolkit around them: `openShell()` (shell.rs), `getPod()` (pod.rs) and `record()`
+//! (an asciicast v2 tee, session.rs and glue.js `Recorder`).
 //!
 //! Compiled only for `wasm32`. The glue moves messages between the browser's `WebSocket` and
 //! [`crate::session::Session`]: for each message, glue.js passes its kind, first byte and
@@ -10,8 +12,10 @@
 mod bindings;
 mod errors;
 mod options;
+mod pod;
 mod preflight;
 mod session;
+mod shell;
 
 use wasm_bindgen::prelude::*;
 
@@ -38,7 +42,10 @@ export interface ExecOptions {
   server?: string;
   namespace: string;
   pod: string;
-  /** Needed when the pod has more than one container. */
+  /**
+   * Needed when the pod has more than one container (else the session fails with code
+   * "ContainerRequired", listing them); {@link getPod} gives the one kubectl would pick.
+   */
   container?: string;
   /** The argv to run (no shell): one element per argument. */
   command: string[];
@@ -80,10 +87,119 @@ export interface ExecOptions {
    */
   connectTimeout?: number;
   /**
-   * Send an empty stdin frame after this many ms without outgoing data, for load balancers
-   * with short idle timeouts (default: off).
+   * Send a keepalive after this many ms without outgoing data (default 30000; 0 = off), so
+   * that load balancers and proxies with idle timeouts keep the connection. The keepalive is
+   * an empty WebSocket message, which Kubernetes skips before looking at any channel: it
+   * never reaches the process, with or without stdin.
    */
   keepalive?: number;
+}
+
+/** Options of {@link openShell}: those of {@link exec} without `command`, plus `shells`. */
+export interface ShellOptions extends Omit<ExecOptions, "command" | "stdin" | "tty"> {
+  /** The shells to try, in order (default ["bash", "sh"]); each is exec'd as is (argv[0]). */
+  shells?: string[];
+  /** Open the shell's stdin (default true). */
+  stdin?: boolean;
+  /** Allocate a TTY (default true). */
+  tty?: boolean;
+  /**
+   * A shell counts as started at its first output (a prompt), or after this many ms without
+   * the server reporting that it could not start it (default 2000). A missing shell is
+   * recognised from the server's status as soon as it arrives, without this wait.
+   */
+  startGrace?: number;
+}
+
+/** What {@link openShell} resolves with. */
+export interface ShellSession {
+  /** The session of the shell that started. */
+  session: ExecSession;
+  /** Which of `shells` it is. */
+  shell: string;
+}
+
+/** Options of {@link getPod}: where the pod is and the credentials, as for {@link exec}. */
+export type PodOptions = Pick<ExecOptions, "server" | "namespace" | "pod" | "token" | "signal" | "allowInsecureToken">;
+
+/** A container of a pod: its spec and its status. */
+export interface ContainerInfo {
+  name: string;
+  /** The image of its spec. */
+  image: string;
+  /** From its status; "unknown" while it has none. */
+  state: "running" | "waiting" | "terminated" | "unknown";
+  /** Why it waits or ended ("CrashLoopBackOff", "Completed", …), when the status says. */
+  reason?: string;
+  /** Its status says ready. */
+  ready: boolean;
+  /** Its spec keeps stdin open (attach can write to it). */
+  stdin: boolean;
+  /** Its spec allocates a TTY (attach must ask for one too). */
+  tty: boolean;
+}
+
+/** A pod, as {@link getPod} reads it. */
+export interface PodInfo {
+  name: string;
+  namespace: string;
+  /** "Pending", "Running", "Succeeded", "Failed", "Unknown" (or "" if the pod has no status). */
+  phase: string;
+  containers: ContainerInfo[];
+  initContainers: ContainerInfo[];
+  ephemeralContainers: ContainerInfo[];
+  /**
+   * The container kubectl picks when none is named: the one the annotation
+   * `kubectl.kubernetes.io/default-container` names, if the pod has it, else the first of
+   * `containers` (null only for a pod without containers).
+   */
+  defaultContainer: string | null;
+}
+
+/** Options of {@link record}. */
+export interface RecordOptions {
+  /**
+   * Record stdin too, as "i" events (default false). While such a recording runs, every stdin
+   * write takes the SDK's general path instead of its one-frame fast path.
+   */
+  input?: boolean;
+  /** The header's `title`. */
+  title?: string;
+  /** The header's `env`, e.g. `{ SHELL: "/bin/bash", TERM: "xterm-256color" }`. */
+  env?: Record<string, string>;
+}
+
+/** The first line of an asciicast v2 recording. */
+export interface AsciicastHeader {
+  version: 2;
+  /** The terminal's columns when the recording started (80 if no size was known). */
+  width: number;
+  /** Its rows (24 if no size was known). */
+  height: number;
+  /** Unix time (seconds) of the start. */
+  timestamp: number;
+  title?: string;
+  env?: Record<string, string>;
+}
+
+/**
+ * A recording of a session in the asciicast v2 format (what asciinema and its player read):
+ * the header line, then one JSON array per line, `[seconds, code, data]`, with code "o"
+ * (output: stdout and stderr as UTF-8 text), "i" (input, if asked for) or "r" (a resize,
+ * "COLSxROWS").
+ */
+export interface Recording {
+  readonly header: AsciicastHeader;
+  /** Everything recorded so far, as the text of a `.cast` file. */
+  text(): string;
+  /** The same as a Blob of type "application/x-asciicast", e.g. for a download link. */
+  blob(): Blob;
+  /** The lines so far, then each new one as it is recorded; closes when the recording ends. */
+  stream(): ReadableStream<string>;
+  /** Ends the recording (the session goes on). */
+  stop(): void;
+  /** Resolves when the recording has ended: the session ended, or `stop()`. */
+  readonly done: Promise<void>;
 }
 
 /** Options of {@link attach}: those of {@link exec} without `command`. */
@@ -116,6 +232,8 @@ export type ExecErrorCode =
   | "NotOpen"
   | "BufferFull"
   | "Timeout"
+  | "NoShell"
+  | "ContainerRequired"
   /** A bug in this package: it panicked (see the console); every session ended. */
   | "Internal";
 
@@ -129,6 +247,10 @@ export interface ExecError extends Error {
   readonly status?: ExitStatus;
   /** The HTTP status of the handshake or of the preflight, where known. */
   readonly httpStatus?: number;
+  /** "ContainerRequired", and "NotFound" for a container the pod lacks: the pod's containers. */
+  readonly containers?: string[];
+  /** "NoShell": the shells tried, in order. */
+  readonly tried?: string[];
 }
 "#;
 
@@ -141,6 +263,18 @@ extern "C" {
     /// The option bag of `attach()`.
     #[wasm_bindgen(typescript_type = "AttachOptions")]
     pub type AttachOptions;
+
+    /// The option bag of `openShell()`.
+    #[wasm_bindgen(typescript_type = "ShellOptions")]
+    pub type ShellOptions;
+
+    /// The option bag of `getPod()`.
+    #[wasm_bindgen(typescript_type = "PodOptions")]
+    pub type PodOptions;
+
+    /// The option bag of `record()`.
+    #[wasm_bindgen(typescript_type = "RecordOptions")]
+    pub type RecordOptions;
 }
 
 /// Runs `command` in a container (`kubectl exec`). Resolves once the WebSocket is open, with
@@ -155,4 +289,37 @@ pub fn exec(options: ExecOptions) -> js_sys::Promise {
 #[wasm_bindgen(unchecked_return_type = "Promise<ExecSession>")]
 pub fn attach(options: AttachOptions) -> js_sys::Promise {
     session::open(crate::request::Kind::Attach, options.into())
+}
+
+/// Opens an interactive shell: tries each of `shells` in order (default bash, then sh), each
+/// with stdin and a TTY unless told otherwise, and resolves with the first that starts and
+/// its name. A shell the container lacks is recognised from the server's status as soon as it
+/// arrives. Rejects with an {@link ExecError}: code "NoShell" (its `tried` lists the shells)
+/// when the container has none of them, or any error {@link exec} rejects with.
+#[wasm_bindgen(js_name = openShell, unchecked_return_type = "Promise<ShellSession>")]
+pub fn open_shell(options: ShellOptions) -> js_sys::Promise {
+    shell::open_shell(options.into())
+}
+
+/// Reads a pod (a `GET` with the same server, token and checks as {@link exec}): its phase,
+/// its containers, init containers and ephemeral containers with their state, and the
+/// default container by kubectl's rules. Rejects with an {@link ExecError}: "Unauthorized",
+/// "Forbidden", "NotFound", "ConnectFailed" (no answer: network, CORS, certificate),
+/// "ProtocolError" (not a Pod), "Aborted", "InvalidOptions".
+#[wasm_bindgen(js_name = getPod, unchecked_return_type = "Promise<PodInfo>")]
+pub fn get_pod(options: PodOptions) -> js_sys::Promise {
+    pod::get_pod(options.into())
+}
+
+/// Records a session as asciicast v2 from now on, without disturbing its consumer: every
+/// output chunk the session receives, whether or not anyone reads it, its resizes, and with
+/// `input: true` what is written to stdin. The recording ends with the session, or at
+/// `stop()`. A session that has already ended gives an empty recording (the header only).
+#[wasm_bindgen(unchecked_return_type = "Recording")]
+pub fn record(
+    session: &ExecSession,
+    #[wasm_bindgen(unchecked_param_type = "RecordOptions")] options: Option<RecordOptions>,
+) -> JsValue {
+    let options = options.map_or_else(|| js_sys::Object::new().into(), JsValue::from);
+    session::record(session, &options).into()
 }

@@ -10,7 +10,20 @@ use super::bindings;
 use crate::error::{Error, ErrorCode};
 use crate::resize::TerminalSize;
 
-/// The options of `exec()` / `attach()`, as plain Rust values.
+/// Which function's option bag is read (glue.js `readOptions`' `kind`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Bag {
+    /// `exec()`: `command` required.
+    Exec = 0,
+    /// `attach()`: no `command`.
+    Attach = 1,
+    /// `openShell()`: `shells` (default bash, sh) in `command`; stdin and tty default on.
+    Shell = 2,
+    /// `getPod()`: only the connection's options are used.
+    Pod = 3,
+}
+
+/// The options of `exec()` / `attach()` / `openShell()` / `getPod()`, as plain Rust values.
 pub struct Options {
     pub server: Option<String>,
     pub namespace: String,
@@ -30,6 +43,9 @@ pub struct Options {
     pub ready_timeout_ms: Option<f64>,
     pub keepalive_ms: Option<f64>,
     pub connect_timeout_ms: Option<f64>,
+    /// `openShell()`: how long a shell that prints nothing is given before it counts as
+    /// started.
+    pub start_grace_ms: Option<f64>,
 }
 
 fn invalid(message: String) -> Error {
@@ -48,9 +64,9 @@ pub fn terminal_size(value: &JsValue, what: &str) -> Result<TerminalSize, Error>
 }
 
 impl Options {
-    /// Reads the option bag (type checks in glue.js `readOptions`); `attach` has no command.
-    pub fn read(bag: &JsValue, attach: bool) -> Result<Options, Error> {
-        let values = bindings::read_options(bag, attach);
+    /// Reads the option bag (type checks in glue.js `readOptions`).
+    pub fn read(bag: &JsValue, kind: Bag) -> Result<Options, Error> {
+        let values = bindings::read_options(bag, kind as u32);
         if let Some(message) = values.as_string() {
             return Err(invalid(message));
         }
@@ -90,6 +106,7 @@ impl Options {
             ready_timeout_ms: number(16),
             keepalive_ms: number(17),
             connect_timeout_ms: number(18),
+            start_grace_ms: number(19),
         })
     }
 }

@@ -1,17 +1,22 @@
 //! The preflight: a browser reports a refused WebSocket handshake only as close code 1006, so
 //! the glue GETs the pod with the same credentials (glue.js `preflight`) and classifies the
-//! HTTP answer here.
+//! HTTP answer here. A pod that is readable says more: the API server refuses a request without
+//! a container on a pod with several, or with a container the pod does not have, and the
+//! runtime one whose container is not running (see `crate::pod`).
 
 use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::error::{Error, ErrorCode};
+use crate::pod::{ContainerState, PodInfo};
 
 /// What the handshake failure `failed` really was, from the preflight's `answer`
 /// (`{ status, body }`, or null when no answer came): `Unauthorized`, `Forbidden`, `NotFound`
-/// or `ConnectFailed` with the HTTP status, or `failed` itself, explained, when the preflight
-/// tells nothing more. `Aborted` if the signal fired meanwhile.
-pub fn classify(answer: &JsValue, aborted: bool, failed: Error) -> Error {
+/// or `ConnectFailed` with the HTTP status; for a readable pod, `ContainerRequired` or
+/// `NotFound` listing its containers when the request's `container` does not suit it, or
+/// `failed` naming a container that is not running; or `failed` itself, explained, when the
+/// preflight tells nothing more. `Aborted` if the signal fired meanwhile.
+pub fn classify(answer: &JsValue, aborted: bool, failed: Error, container: Option<&str>) -> Error {
     if aborted {
         return Error::new(ErrorCode::Aborted, "aborted by the signal");
     }
@@ -27,7 +32,31 @@ pub fn classify(answer: &JsValue, aborted: bool, failed: Error) -> Error {
     }
     let get = |k: &str| Reflect::get(answer, &JsValue::from_str(k)).unwrap_or_default();
     let status = get("status").as_f64().unwrap_or(0.0) as u16;
+    let body = get("body")
+        .dyn_into::<Uint8Array>()
+        .map(|b| b.to_vec())
+        .unwrap_or_default();
     if (200..300).contains(&status) {
+        if let Ok(pod) = PodInfo::parse_json(&body) {
+            if let Err(e) = pod.check_container(container) {
+                return e;
+            }
+            let name = container.or(pod.containers.first().map(|c| c.name.as_str()));
+            if let Some(c) = name.and_then(|n| pod.container(n)) {
+                if c.state != ContainerState::Running && c.state != ContainerState::Unknown {
+                    return Error::new(
+                        failed.code(),
+                        format!(
+                            "{}; container {} of pod {} is not running ({})",
+                            failed.message(),
+                            c.name,
+                            pod.name,
+                            c.reason.as_deref().unwrap_or(c.state.as_str())
+                        ),
+                    );
+                }
+            }
+        }
         return Error::new(
             failed.code(),
             format!(
@@ -38,9 +67,5 @@ pub fn classify(answer: &JsValue, aborted: bool, failed: Error) -> Error {
             ),
         );
     }
-    let body = get("body")
-        .dyn_into::<Uint8Array>()
-        .map(|b| b.to_vec())
-        .unwrap_or_default();
     Error::from_http_status(status, &body)
 }

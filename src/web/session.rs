@@ -20,9 +20,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{AbortSignal, BinaryType, WebSocket};
 
-use super::bindings::{self, Input, Output, Tracked};
+use super::bindings::{self, Input, Output, Recorder, Tracked};
 use super::errors::{error_to_js, js_error, status_to_js};
-use super::options::{self, Options};
+use super::options::{self, Bag, Options};
 use super::preflight;
 use crate::error::{Error, ErrorCode};
 use crate::protocol::{self, Protocol};
@@ -41,7 +41,7 @@ enum Phase {
 }
 
 /// The resolve/reject pair of a promise we settle later.
-struct Settle {
+pub struct Settle {
     resolve: Function,
     reject: Function,
 }
@@ -67,6 +67,48 @@ impl Settle {
     }
 }
 
+/// How an `openShell()` attempt came out (see [`Opened::Shell`]).
+pub enum Started {
+    /// The process started: its first output arrived, or it ran `startGrace` ms without the
+    /// server reporting that it could not start (or it ended with another status). The
+    /// `ExecSession`.
+    Yes(JsValue),
+    /// The server reported that the executable does not exist: the status message.
+    NotFound(String),
+    /// The session failed before that: the `ExecError`.
+    Failed(JsValue),
+}
+
+/// Who learns that the session opened, or why it did not.
+pub enum Opened {
+    /// `exec()`/`attach()`: their promise, resolved at open.
+    Promise(Settle),
+    /// `openShell()` (src/web/shell.rs): told once it is known whether the process started.
+    Shell {
+        /// The next step of the shell search.
+        next: Box<dyn FnOnce(Started)>,
+        /// `openShell()`'s own reject (for `failAll` after a panic).
+        reject: Function,
+        /// See [`Started::Yes`].
+        grace_ms: f64,
+    },
+}
+
+impl Opened {
+    fn reject(self, error: &JsValue) {
+        match self {
+            Opened::Promise(s) => s.reject(error),
+            Opened::Shell { next, .. } => next(Started::Failed(error.clone())),
+        }
+    }
+}
+
+/// openShell: the session is open and it is not yet known whether the process started.
+struct StartWait {
+    /// Counts as started at this time (performance.now() ms) without news.
+    deadline: f64,
+}
+
 /// `route(kind, first_byte, len) -> code`, called by glue.js for every message (and, kind 2,
 /// for the stdin fast path).
 type RouteFn = dyn FnMut(u32, u32, u32) -> u32;
@@ -88,20 +130,31 @@ struct Inner {
     stderr: Output,
     stdin: Input,
     resizes: Input,
-    /// Settles the promise `exec()` awaits.
-    opened: Option<Settle>,
+    /// Settles the promise `exec()` (or `openShell()`) awaits.
+    opened: Option<Opened>,
+    /// `openShell()`: open, waiting to learn whether the process started.
+    start: Option<StartWait>,
     /// Settles `session.exit`.
     exit: Option<Settle>,
     exit_promise: Promise,
     signal: Option<AbortSignal>,
     /// For the preflight after a failed handshake.
     pod_url: String,
+    /// The request's container, for the preflight's diagnosis.
+    container: Option<String>,
+    /// The terminal size last sent (or queued): the size of a new recording.
+    size: Option<TerminalSize>,
+    /// Recordings of this session (`record()`).
+    recorders: Vec<Recorder>,
+    /// A recording wants stdin: the stdin fast path is off, so every write reaches
+    /// `send_stdin` (and the recorders).
+    record_input: bool,
     token: Option<BearerToken>,
     preflight: bool,
     /// A preflight under way: the `exec()` promise to reject once it answers, the handshake
     /// failure, the signal. The closures stay alive until then (the answer comes through
     /// `call`).
-    preflight_wait: Option<(Settle, Error, Option<AbortSignal>)>,
+    preflight_wait: Option<(Opened, Error, Option<AbortSignal>, Option<String>)>,
     /// When the armed timer fires (performance.now() ms); glue.js holds the timer.
     timer: Option<f64>,
     handlers: Option<Handlers>,
@@ -217,22 +270,30 @@ impl ExecSession {
 
 /// `exec()` / `attach()`: validates and connects; the promise resolves with the session once
 /// the socket is open (see the `Opened` event in `drive`), or rejects with an `ExecError`.
-pub fn open(kind: Kind, bag: JsValue) -> Promise {
+pub fn open(kind: Kind, bag_value: JsValue) -> Promise {
     bindings::install_panic_hook();
-    let options = match Options::read(&bag, kind == Kind::Attach) {
+    let bag = if kind == Kind::Attach {
+        Bag::Attach
+    } else {
+        Bag::Exec
+    };
+    let options = match Options::read(&bag_value, bag) {
         Ok(o) => o,
         Err(e) => return Promise::reject(&error_to_js(&e)),
     };
-    if options.signal.as_ref().is_some_and(|s| s.aborted()) {
-        return Promise::reject(&js_error(ErrorCode::Aborted, "aborted by the signal"));
-    }
-    match connect(kind, options) {
-        Ok((_, opened)) => opened,
+    let (promise, settle) = deferred();
+    match connect(kind, options, Opened::Promise(settle)) {
+        Ok(()) => promise,
         Err(e) => Promise::reject(&error_to_js(&e)),
     }
 }
 
-fn connect(kind: Kind, o: Options) -> Result<(Shared, Promise), Error> {
+/// Validates the options and opens the socket; `opened` learns the outcome. An error here
+/// (invalid options, an aborted signal, a refused `WebSocket`) means `opened` is not told.
+pub fn connect(kind: Kind, o: Options, opened: Opened) -> Result<(), Error> {
+    if o.signal.as_ref().is_some_and(|s| s.aborted()) {
+        return Err(Error::new(ErrorCode::Aborted, "aborted by the signal"));
+    }
     let offer = match &o.protocols {
         None => protocol::DEFAULT_OFFER.to_vec(),
         Some(names) => Protocol::parse_offer(names)?,
@@ -269,7 +330,9 @@ fn connect(kind: Kind, o: Options) -> Result<(Shared, Promise), Error> {
     if let Some(ms) = o.ready_timeout_ms {
         config.ready_timeout_ms = (ms > 0.0).then_some(ms);
     }
-    config.keepalive_ms = o.keepalive_ms.filter(|ms| *ms > 0.0);
+    if let Some(ms) = o.keepalive_ms {
+        config.keepalive_ms = (ms > 0.0).then_some(ms);
+    }
     if let Some(ms) = o.connect_timeout_ms {
         config.connect_timeout_ms = (ms > 0.0).then_some(ms);
     }
@@ -303,7 +366,6 @@ fn connect(kind: Kind, o: Options) -> Result<(Shared, Promise), Error> {
     // A proxy or firewall may hold the handshake for minutes: the connect timeout starts now.
     core.handle_connecting(bindings::now_ms());
 
-    let (opened_promise, opened) = deferred();
     let (exit_promise, exit) = deferred();
     let shared: Shared = Rc::new(RefCell::new(Inner {
         core,
@@ -315,10 +377,15 @@ fn connect(kind: Kind, o: Options) -> Result<(Shared, Promise), Error> {
         stdin: Input::new(&ws),
         resizes: Input::new(&JsValue::UNDEFINED),
         opened: Some(opened),
+        start: None,
         exit: Some(exit),
         exit_promise,
         signal: o.signal.clone(),
         pod_url,
+        container: request.container.clone(),
+        size: o.terminal_size,
+        recorders: Vec::new(),
+        record_input: false,
         token,
         preflight: o.preflight,
         preflight_wait: None,
@@ -328,7 +395,7 @@ fn connect(kind: Kind, o: Options) -> Result<(Shared, Promise), Error> {
     }));
     install(&shared, &ws, o.signal.as_ref());
     drive(&shared);
-    Ok((shared, opened_promise))
+    Ok(())
 }
 
 /// Creates the session's two closures and hands them to glue.js, which connects the socket,
@@ -340,7 +407,8 @@ fn install(shared: &Shared, ws: &WebSocket, signal: Option<&AbortSignal>) {
     let call = Closure::<CallFn>::new(move |op, a, b| on_call(&s, op, a, b));
     let mut i = shared.borrow_mut();
     let rejects: js_sys::Array = match (&i.opened, &i.exit) {
-        (Some(o), Some(e)) => [&o.reject, &e.reject].into_iter().collect(),
+        (Some(Opened::Promise(o)), Some(e)) => [&o.reject, &e.reject].into_iter().collect(),
+        (Some(Opened::Shell { reject, .. }), Some(e)) => [reject, &e.reject].into_iter().collect(),
         _ => js_sys::Array::new(),
     };
     let signal = signal.map_or(JsValue::UNDEFINED, JsValue::from);
@@ -401,8 +469,15 @@ fn on_call(shared: &Shared, op: u32, a: JsValue, b: JsValue) -> JsValue {
             Ok(())
         }
         CALL_TIMER => {
-            shared.borrow_mut().timer = None;
             let now = bindings::now_ms();
+            let started = {
+                let mut i = shared.borrow_mut();
+                i.timer = None;
+                i.start.as_ref().is_some_and(|s| now >= s.deadline)
+            };
+            if started {
+                shell_started(shared);
+            }
             step(shared, |core| core.handle_timeout(now));
             Ok(())
         }
@@ -422,9 +497,10 @@ fn on_call(shared: &Shared, op: u32, a: JsValue, b: JsValue) -> JsValue {
                 let mut i = shared.borrow_mut();
                 (i.preflight_wait.take(), i.handlers.take())
             };
-            if let Some((opened, error, signal)) = wait {
+            if let Some((opened, error, signal, container)) = wait {
                 let aborted = signal.is_some_and(|s| s.aborted());
-                opened.reject(&error_to_js(&preflight::classify(&a, aborted, error)));
+                let error = preflight::classify(&a, aborted, error, container.as_deref());
+                opened.reject(&error_to_js(&error));
             }
             // The session's last call: its closures go (freed once this call returns).
             drop(handlers);
@@ -449,9 +525,16 @@ fn on_open(shared: &Shared) {
 fn on_route(shared: &Shared, kind: u32, first: u32, len: u32) -> u32 {
     if kind == 2 {
         // The stdin fast path (glue.js `writeStdin`): may `first` bytes go out now as one
-        // frame built in JS? 1 yes (counted as sent), 0 no.
-        let mut i = shared.borrow_mut();
-        return u32::from(i.phase != Phase::Ended && i.core.send_stdin_direct(first as usize));
+        // frame built in JS? 1 yes (counted as sent), 0 no. Off while a recording wants stdin.
+        let sent = {
+            let mut i = shared.borrow_mut();
+            i.phase != Phase::Ended && !i.record_input && i.core.send_stdin_direct(first as usize)
+        };
+        if sent {
+            // The keepalive's wait restarts from this send.
+            arm_timer(shared);
+        }
+        return u32::from(sent);
     }
     let kind = if kind == 0 {
         MessageKind::Binary
@@ -459,7 +542,14 @@ fn on_route(shared: &Shared, kind: u32, first: u32, len: u32) -> u32 {
         MessageKind::Text
     };
     let first = u8::try_from(first).unwrap_or(u8::MAX);
-    let route = shared.borrow_mut().core.route(kind, first, len as usize);
+    let (route, probing) = {
+        let mut i = shared.borrow_mut();
+        (i.core.route(kind, first, len as usize), i.start.is_some())
+    };
+    if probing && matches!(route, Route::Stdout | Route::Stderr) {
+        // openShell: output means the process started.
+        shell_started(shared);
+    }
     match route {
         Route::Stdout => 1,
         Route::Stderr => 2,
@@ -517,39 +607,70 @@ fn drive(shared: &Shared) {
     for e in events {
         match e {
             Event::Opened(p) => {
-                let (opened, session) = {
+                let opened = {
                     let mut i = shared.borrow_mut();
                     i.phase = Phase::Open;
                     i.protocol = p.name().to_string();
-                    let session = ExecSession {
-                        inner: shared.clone(),
-                        protocol: i.protocol.clone(),
-                        stdout: i.stdout.stream(),
-                        stderr: i.stderr.stream(),
-                        stdin: i.stdin.stream(),
-                        resizes: i.resizes.stream(),
-                        exit: i.exit_promise.clone(),
-                    };
-                    (i.opened.take(), session)
+                    match i.opened.take() {
+                        Some(Opened::Shell {
+                            next,
+                            reject,
+                            grace_ms,
+                        }) => {
+                            // openShell: wait for output, the status, or the grace period.
+                            i.start = Some(StartWait {
+                                deadline: bindings::now_ms() + grace_ms,
+                            });
+                            i.opened = Some(Opened::Shell {
+                                next,
+                                reject,
+                                grace_ms,
+                            });
+                            None
+                        }
+                        other => other,
+                    }
                 };
-                if let Some(s) = opened {
-                    s.resolve(&JsValue::from(session));
+                if let Some(Opened::Promise(s)) = opened {
+                    s.resolve(&session_object(shared));
                 }
             }
             Event::Output { channel, data } => {
-                let i = shared.borrow();
-                let view = Uint8Array::from(&data[..]);
-                match channel {
-                    crate::channel::Channel::Stderr => i.stderr.push(&view),
-                    _ => i.stdout.push(&view),
+                let probing = {
+                    let i = shared.borrow();
+                    let view = Uint8Array::from(&data[..]);
+                    match channel {
+                        crate::channel::Channel::Stderr => i.stderr.push(&view),
+                        _ => i.stdout.push(&view),
+                    }
+                    i.start.is_some()
+                };
+                if probing {
+                    shell_started(shared);
                 }
             }
             Event::Exited(status) => {
-                let exit = shared.borrow_mut().exit.take();
+                let (exit, probing) = {
+                    let mut i = shared.borrow_mut();
+                    (i.exit.take(), i.start.is_some())
+                };
                 if let Some(s) = exit {
                     s.resolve(&status_to_js(&status));
                 }
                 finish(shared, None);
+                if probing {
+                    // openShell: the process ended before it showed signs of life.
+                    if status.executable_not_found() {
+                        let opened = shared.borrow_mut().opened.take();
+                        if let Some(Opened::Shell { next, .. }) = opened {
+                            next(Started::NotFound(
+                                status.message().unwrap_or_default().to_string(),
+                            ));
+                        }
+                    } else {
+                        shell_started(shared);
+                    }
+                }
             }
             Event::Failed(error) => fail(shared, error),
         }
@@ -562,7 +683,12 @@ fn arm_timer(shared: &Shared) {
     if i.phase == Phase::Ended {
         return;
     }
-    let Some(deadline) = i.core.poll_timeout() else {
+    let start = i.start.as_ref().map(|s| s.deadline);
+    let Some(deadline) = [i.core.poll_timeout(), start]
+        .into_iter()
+        .flatten()
+        .reduce(f64::min)
+    else {
         return;
     };
     if i.timer.is_some_and(|at| at <= deadline) {
@@ -584,6 +710,7 @@ fn fail(shared: &Shared, error: Error) {
         let preflight =
             (opened.is_some() && i.preflight && error.code() == ErrorCode::ConnectFailed)
                 .then(|| (i.pod_url.clone(), i.token.clone(), i.signal.clone()));
+        i.start = None;
         (opened, preflight)
     };
     let js = error_to_js(&error);
@@ -597,7 +724,8 @@ fn fail(shared: &Shared, error: Error) {
         finish(shared, Some(&js));
         return opened.reject(&js);
     };
-    shared.borrow_mut().preflight_wait = Some((opened, error, signal.clone()));
+    let container = shared.borrow().container.clone();
+    shared.borrow_mut().preflight_wait = Some((opened, error, signal.clone(), container));
     finish(shared, Some(&js));
     let call = shared
         .borrow()
@@ -637,6 +765,10 @@ fn finish(shared: &Shared, error: Option<&JsValue>) {
         };
         i.signal = None;
         i.token = None;
+        for r in i.recorders.drain(..) {
+            r.stop();
+        }
+        i.record_input = false;
         (
             handlers,
             i.stdout.clone(),
@@ -668,6 +800,10 @@ fn resize(shared: &Shared, cols: f64, rows: f64) -> Result<(), JsValue> {
             return Err(js_error(ErrorCode::NotOpen, "the session has ended"));
         }
         i.core.resize(size).map_err(|e| error_to_js(&e))?;
+        i.size = Some(size);
+        for r in &i.recorders {
+            r.resized(size.cols(), size.rows());
+        }
     }
     drive(shared);
     Ok(())
@@ -706,6 +842,55 @@ fn send_stdin(shared: &Shared, piece: JsValue) -> Result<(), JsValue> {
         }
     };
     sent.map_err(|e| error_to_js(&e))?;
+    for r in &shared.borrow().recorders {
+        r.typed(piece);
+    }
     drive(shared);
     Ok(())
+}
+
+/// The `ExecSession` JavaScript object for this session.
+fn session_object(shared: &Shared) -> JsValue {
+    let i = shared.borrow();
+    JsValue::from(ExecSession {
+        inner: shared.clone(),
+        protocol: i.protocol.clone(),
+        stdout: i.stdout.stream(),
+        stderr: i.stderr.stream(),
+        stdin: i.stdin.stream(),
+        resizes: i.resizes.stream(),
+        exit: i.exit_promise.clone(),
+    })
+}
+
+/// openShell: the process started (first output, the grace period, or another status than
+/// "executable not found"): the shell search ends with this session.
+fn shell_started(shared: &Shared) {
+    let opened = {
+        let mut i = shared.borrow_mut();
+        if i.start.take().is_none() {
+            return;
+        }
+        i.opened.take()
+    };
+    if let Some(Opened::Shell { next, .. }) = opened {
+        next(Started::Yes(session_object(shared)));
+    }
+}
+
+/// `record()`: tees the session into a new asciicast v2 recording (glue.js `Recorder`).
+/// A session that has ended gives an empty recording, ended at once.
+pub fn record(session: &ExecSession, options: &JsValue) -> Recorder {
+    let mut i = session.inner.borrow_mut();
+    let (cols, rows) = i.size.map_or((80, 24), |s| (s.cols(), s.rows()));
+    let recorder = Recorder::new(cols, rows, options);
+    if i.phase == Phase::Ended {
+        recorder.stop();
+        return recorder;
+    }
+    i.stdout.taps().push(&recorder.tap());
+    i.stderr.taps().push(&recorder.tap());
+    i.record_input |= recorder.input();
+    i.recorders.push(recorder.clone());
+    recorder
 }

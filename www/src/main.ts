@@ -1,14 +1,19 @@
 // The console: a connect form, one tab per session, each tab an xterm.js terminal wired to a
-// kube-exec-wasm session through xterm-adapter.ts.
+// kube-exec-wasm session. Every piece around the session comes from the package, as an outside
+// console would use it: the xterm addon (`kube-exec-wasm/xterm`), `openShell` (bash, else sh),
+// `getPod` (the container picker and the default container), `record` (Download recording, and
+// Replay with asciinema-player).
 
 import '@xterm/xterm/css/xterm.css';
 import './style.css';
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
-import init, { attach, exec } from 'kube-exec-wasm';
-import type { ExecSession } from 'kube-exec-wasm';
-import { attachTerminal, type AdapterHandle, type AdapterStats } from './xterm-adapter';
+import init, { attach, exec, getPod, openShell, record } from 'kube-exec-wasm';
+import type { ExecSession, PodInfo, Recording } from 'kube-exec-wasm';
+import { ExecAddon, type ExecAddonStats } from 'kube-exec-wasm/xterm';
 import { CommandSyntaxError, joinCommand, splitCommand } from './command';
+import { containerChoices } from './containers';
+import { castFileName, playCast } from './player';
 import { describeError, describeExit, type Explained, type Target } from './messages';
 import { deepLink, parseDeepLink, urlWithoutToken, DEFAULTS, type Settings } from './settings';
 
@@ -38,8 +43,8 @@ function readForm(): Settings {
   return {
     namespace: field('namespace').value.trim() || DEFAULTS.namespace,
     pod: field('pod').value.trim(),
-    container: field('container').value.trim(),
-    command: field('command').value.trim() || DEFAULTS.command,
+    container: field<HTMLSelectElement>('container').value,
+    command: field('command').value.trim(),
     tty: field('tty').checked,
     mode: field<HTMLSelectElement>('mode').value === 'attach' ? 'attach' : 'exec',
   };
@@ -48,7 +53,7 @@ function readForm(): Settings {
 function fillForm(s: Settings) {
   field('namespace').value = s.namespace;
   field('pod').value = s.pod;
-  field('container').value = s.container;
+  fillContainers(null, s.container);
   field('command').value = s.command;
   field('tty').checked = s.tty;
   field<HTMLSelectElement>('mode').value = s.mode;
@@ -91,71 +96,52 @@ async function resolveToken(server: string, typed: string): Promise<{ token?: st
   }
 }
 
-interface PodInfo {
-  containers: string[];
-  /** The container kubectl would pick when none is given (annotation, else the first). */
-  defaultContainer: string;
-  /** Why a container is not running ("CrashLoopBackOff", "Completed"…); absent = running/unknown. */
-  notRunning: Record<string, string>;
-}
-
 /**
- * GET the pod with the same credentials as the session. Needs `get` on the pod; null when that
- * fails (RBAC, CORS, timeout): the console then just lets the API server decide.
+ * The pod, read with getPod() (same server and credentials as the session), or null when it
+ * cannot be read (RBAC, CORS, timeout): the console then lets the API server decide.
  */
-async function fetchPod(server: string, namespace: string, pod: string, token: string | undefined): Promise<PodInfo | null> {
-  const url = `${server}/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}`;
+async function loadPod(server: string, namespace: string, pod: string, token: string | undefined): Promise<PodInfo | null> {
   try {
-    const res = await fetch(url, {
-      headers: { Accept: 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-      credentials: 'omit',
-      cache: 'no-store',
-      signal: AbortSignal.timeout(3000),
-    });
-    if (!res.ok) return null;
-    const body = (await res.json()) as {
-      metadata?: { annotations?: Record<string, string> };
-      spec?: { containers?: { name?: string }[] };
-      status?: {
-        containerStatuses?: {
-          name?: string;
-          state?: { running?: unknown; waiting?: { reason?: string }; terminated?: { reason?: string } };
-        }[];
-      };
-    };
-    const containers = (body.spec?.containers ?? []).map((c) => c.name).filter((n): n is string => !!n);
-    if (containers.length === 0) return null;
-    const wanted = body.metadata?.annotations?.['kubectl.kubernetes.io/default-container'];
-    const notRunning: Record<string, string> = {};
-    for (const cs of body.status?.containerStatuses ?? []) {
-      if (!cs.name || !cs.state || cs.state.running) continue;
-      const why = cs.state.waiting?.reason ?? cs.state.terminated?.reason;
-      notRunning[cs.name] = why ?? (cs.state.terminated ? 'Terminated' : 'Waiting');
-    }
-    return { containers, defaultContainer: wanted && containers.includes(wanted) ? wanted : containers[0], notRunning };
+    return await getPod({ server: server || undefined, namespace, pod, token, signal: AbortSignal.timeout(3000) });
   } catch {
     return null;
   }
 }
 
-/** After a refused handshake: what the pod itself says about the container, if anything. */
-function diagnose(pod: PodInfo, podName: string, container: string): Explained | null {
-  if (container && !pod.containers.includes(container)) {
-    return {
-      title: `Pod "${podName}" has no container "${container}".`,
-      detail: `Its containers: ${pod.containers.join(', ')}.`,
-      hint: 'Choose one of them in Container (or leave it empty for the default one).',
-    };
-  }
-  const c = container || pod.defaultContainer;
-  if (pod.notRunning[c]) {
-    return {
-      title: `Container "${c}" of pod "${podName}" is not running (${pod.notRunning[c]}).`,
-      hint: 'A terminal needs a running container: see `kubectl describe pod` and the container\'s logs.',
-    };
-  }
-  return null;
+// ---- the container picker: filled from getPod() when the pod is known --------------------------
+const containerSelect = field<HTMLSelectElement>('container');
+
+/** Fills the picker from `pod` (or leaves only `keep`), keeping `keep` selected. */
+function fillContainers(pod: PodInfo | null, keep: string) {
+  const choices = containerChoices(pod, keep);
+  containerSelect.replaceChildren(
+    ...choices.map((c) => {
+      const o = document.createElement('option');
+      o.value = c.value;
+      o.textContent = c.label;
+      if (c.state) o.dataset.state = c.state;
+      if (c.notRunning) o.className = 'not-running';
+      return o;
+    }),
+  );
+  containerSelect.value = keep;
 }
+
+let podLookup = 0;
+/** Reads the pod named in the form and fills the picker; quietly does nothing if it cannot. */
+async function refreshContainers() {
+  const id = ++podLookup;
+  const namespace = field('namespace').value.trim() || DEFAULTS.namespace;
+  const pod = field('pod').value.trim();
+  const keep = containerSelect.value;
+  if (!pod) return fillContainers(null, keep);
+  const server = field('server').value.trim().replace(/\/+$/, '');
+  await wasmReady;
+  const { token } = await resolveToken(server, field('token').value.trim());
+  const info = await loadPod(server, namespace, pod, token);
+  if (id === podLookup) fillContainers(info, keep);
+}
+for (const name of ['pod', 'namespace', 'server', 'token']) field(name).addEventListener('change', () => void refreshContainers());
 
 // ---- tabs --------------------------------------------------------------------------------------
 type State = 'connecting' | 'open' | 'exited' | 'failed' | 'closed';
@@ -177,18 +163,21 @@ class Tab {
   errorCode: string | null = null;
   protocol = '';
   /** Output/input counters of the current or last session. */
-  stats: Readonly<AdapterStats> = { bytesOut: 0, bytesIn: 0, pauses: 0 };
+  stats: Readonly<ExecAddonStats> = { bytesOut: 0, bytesIn: 0, pauses: 0 };
+  /** The shell openShell() started ('' for a command, attach, or before it is known). */
+  shell = '';
+  /** The recording of the current or last session (record()). */
+  recording: Recording | null = null;
   private session: ExecSession | null = null;
-  private adapter: AdapterHandle | null = null;
+  private adapter: ExecAddon | null = null;
   private abort: AbortController | null = null;
   private generation = 0;
   private resizeObserver: ResizeObserver;
   private titleEl = document.createElement('span');
-  /** The container in use: the chosen one, or the pod's default (see fetchPod). */
+  /** The container in use: the chosen one, or the pod's default (see loadPod). */
   private container: string;
   private defaulted = '';
   private sameOriginNoToken = false;
-  private token: string | undefined; // only for the pod lookups of this tab; never shown or logged
   private fitQueued = false;
 
   constructor(
@@ -200,7 +189,7 @@ class Tab {
   ) {
     this.container = settings.container;
     const name = this.name();
-    const what = settings.mode === 'attach' ? 'attach' : joinCommand(argv);
+    const what = this.what();
     this.tabEl.className = 'tab';
     this.tabEl.setAttribute('role', 'tab');
     this.tabEl.tabIndex = 0;
@@ -250,6 +239,18 @@ class Tab {
 
   private name(): string {
     return `${this.settings.pod}${this.container ? '/' + this.container : ''}`;
+  }
+
+  /** The container the session runs in ('' = the pod's only one). */
+  containerInUse(): string {
+    return this.container;
+  }
+
+  /** What runs in the tab: attach, the command, or the shell (once known). */
+  private what(): string {
+    if (this.settings.mode === 'attach') return 'attach';
+    if (this.argv.length > 0) return joinCommand(this.argv);
+    return this.shell || 'shell';
   }
 
   /** Called once the pane is in the document and visible. */
@@ -311,6 +312,28 @@ class Tab {
       again.addEventListener('click', () => void this.connect());
       actions.append(again);
     }
+    if (this.recording) {
+      const rec = this.recording;
+      const download = document.createElement('button');
+      download.type = 'button';
+      download.className = 'download';
+      download.textContent = 'Download recording';
+      download.title = 'This session so far, as an asciicast v2 file (asciinema)';
+      download.addEventListener('click', () => {
+        const a = document.createElement('a');
+        a.href = URL.createObjectURL(rec.blob());
+        a.download = castFileName(this.settings, rec.header.timestamp);
+        a.click();
+        setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+      });
+      const replay = document.createElement('button');
+      replay.type = 'button';
+      replay.className = 'replay';
+      replay.textContent = 'Replay';
+      replay.title = 'Play this session back (asciinema-player)';
+      replay.addEventListener('click', () => void playCast(rec.text(), this.tabEl.title));
+      actions.append(download, replay);
+    }
     const link = document.createElement('button');
     link.type = 'button';
     link.textContent = 'Copy link';
@@ -336,6 +359,8 @@ class Tab {
     this.exitCode = null;
     this.errorCode = null;
     this.protocol = '';
+    this.shell = '';
+    this.recording = null;
     const where = this.server || 'this origin';
     this.term.write('\x1b[?25h');
     this.setState('connecting', { title: `Connecting to ${this.settings.namespace}/${this.settings.pod} on ${where}…` }, 'connecting');
@@ -346,16 +371,16 @@ class Tab {
       const { token, local } = await resolveToken(this.server, this.typedToken);
       this.sameOriginNoToken = !this.server && !token && !local;
       if (gen !== this.generation) return;
-      this.token = token;
       if (!this.settings.container) {
         // Like kubectl: with several containers and none chosen, the pod's default one.
-        const pod = await fetchPod(this.server, this.settings.namespace, this.settings.pod, token);
+        const pod = await loadPod(this.server, this.settings.namespace, this.settings.pod, token);
         if (gen !== this.generation) return;
-        const several = pod && pod.containers.length > 1;
-        this.container = several ? pod.defaultContainer : '';
-        this.defaulted = several ? `Defaulted container "${pod.defaultContainer}" out of: ${pod.containers.join(', ')} (choose one in Container).` : '';
-        const what = this.settings.mode === 'attach' ? 'attach' : joinCommand(this.argv);
-        this.titleEl.textContent = `${this.name()}: ${what}`;
+        const several = pod !== null && pod.containers.length > 1 && pod.defaultContainer !== null;
+        this.container = several ? pod.defaultContainer! : '';
+        this.defaulted = several
+          ? `Defaulted container "${pod.defaultContainer}" out of: ${pod.containers.map((c) => c.name).join(', ')} (choose one in Container).`
+          : '';
+        this.titleEl.textContent = `${this.name()}: ${this.what()}`;
       }
       this.fitNow();
       const s = this.settings;
@@ -372,19 +397,32 @@ class Tab {
         terminalSize: s.tty ? { cols: this.term.cols, rows: this.term.rows } : undefined,
         signal: abort.signal,
       };
-      const session = s.mode === 'attach' ? await attach(options) : await exec({ ...options, command: this.argv });
+      let session: ExecSession;
+      if (s.mode === 'attach') {
+        session = await attach(options);
+      } else if (this.argv.length === 0) {
+        // No command: a shell, bash if the image has it, else sh.
+        const opened = await openShell({ ...options, stdin: true });
+        session = opened.session;
+        this.shell = opened.shell;
+        this.titleEl.textContent = `${this.name()}: ${this.what()}`;
+      } else {
+        session = await exec({ ...options, command: this.argv });
+      }
       if (gen !== this.generation) {
         session.close();
         return;
       }
       this.session = session;
       this.protocol = session.protocol;
-      this.adapter = attachTerminal(this.term, session, {
+      this.recording = record(session, { title: this.tabEl.title, env: { TERM: 'xterm-256color', ...(this.shell ? { SHELL: this.shell } : {}) } });
+      this.adapter = new ExecAddon(session, {
         lineMode: !s.tty,
         onInputError: () => {
           /* the session ended while typing: `exit` says why */
         },
       });
+      this.term.loadAddon(this.adapter);
       this.stats = this.adapter.stats;
       this.setState('open', { title: `Connected · ${session.protocol}`, detail: this.defaulted || undefined }, 'open');
       this.term.focus();
@@ -398,14 +436,7 @@ class Tab {
     } catch (err) {
       if (gen !== this.generation) return;
       await this.drained();
-      let msg = describeError(err, this.target());
-      if (msg.code === 'ConnectFailed' || msg.code === 'NotFound') {
-        // The SDK knows the pod is readable; the pod says more about the container.
-        const pod = await fetchPod(this.server, this.settings.namespace, this.settings.pod, this.token);
-        if (gen !== this.generation) return;
-        const better = pod && diagnose(pod, this.settings.pod, this.container);
-        if (better) msg = { ...better, code: msg.code, detail: [better.detail, msg.detail].filter(Boolean).join(' ') || undefined };
-      }
+      const msg = describeError(err, this.target());
       this.errorCode = msg.code ?? 'Error';
       if (msg.code === 'ConnectFailed' && this.server.startsWith('https:')) {
         msg.hint = `${msg.hint ? msg.hint + ' ' : ''}If ${this.server} uses a certificate this browser does not trust, open ${this.server} once in a new tab and accept it, then reconnect.`;
@@ -560,9 +591,22 @@ if (warnings.length) notice(warnings.join(' '));
 declare global {
   interface Window {
     kubeConsole: {
-      tabs(): { id: number; state: State; active: boolean; rows: number; cols: number; exitCode: number | null; errorCode: string | null; protocol: string }[];
+      tabs(): {
+        id: number;
+        state: State;
+        active: boolean;
+        rows: number;
+        cols: number;
+        exitCode: number | null;
+        errorCode: string | null;
+        protocol: string;
+        shell: string;
+        container: string;
+      }[];
       text(id?: number): string;
-      stats(id?: number): AdapterStats | null;
+      stats(id?: number): ExecAddonStats | null;
+      /** The tab's recording so far (asciicast v2 text), or null. */
+      recording(id?: number): string | null;
       active(): number | null;
     };
   }
@@ -579,6 +623,8 @@ window.kubeConsole = {
       exitCode: t.exitCode,
       errorCode: t.errorCode,
       protocol: t.protocol,
+      shell: t.shell,
+      container: t.containerInUse(),
     })),
   text: (id) => find(id)?.text() ?? '',
   stats: (id) => {
@@ -586,4 +632,18 @@ window.kubeConsole = {
     return t ? { ...t.stats } : null;
   },
   active: () => active?.id ?? null,
+  recording: (id) => find(id)?.recording?.text() ?? null,
 };
+
+// ---- playing a recording from a file ---------------------------------------------------------
+const playFile = $<HTMLInputElement>('#play-file');
+playFile.addEventListener('change', async () => {
+  const file = playFile.files?.[0];
+  playFile.value = '';
+  if (!file) return;
+  try {
+    await playCast(await file.text(), file.name);
+  } catch (err) {
+    notice(`Cannot play ${file.name}: ${err instanceof Error ? err.message : String(err)}`, 'error');
+  }
+});

@@ -31,7 +31,12 @@ interface SdkErrorLike {
   hint?: unknown;
   status?: unknown;
   httpStatus?: unknown;
+  containers?: unknown;
+  tried?: unknown;
 }
+
+const names = (v: unknown): string =>
+  Array.isArray(v) && v.length > 0 ? v.map((x) => `"${String(x)}"`).join(', ') : '';
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
@@ -84,7 +89,15 @@ export function describeError(err: unknown, t: Target): Explained {
       title = `Forbidden${http || ' (HTTP 403)'}: your account may not open a terminal in ${where(t)}.`;
       break;
     case 'NotFound':
-      title = `Pod not found${http || ' (HTTP 404)'}: there is no ${where(t)}.`;
+      title = names(e.containers)
+        ? `Pod "${t.pod}" has no container "${t.container}". Its containers: ${names(e.containers)}.`
+        : `Pod not found${http || ' (HTTP 404)'}: there is no ${where(t)}.`;
+      break;
+    case 'ContainerRequired':
+      title = `Pod "${t.pod}" has several containers: choose one of ${names(e.containers) || 'them'} in Container.`;
+      break;
+    case 'NoShell':
+      title = `No shell in the container: tried ${names(e.tried) || 'bash and sh'}.`;
       break;
     case 'ConnectFailed':
       title = `Could not connect to ${server}${http}.`;

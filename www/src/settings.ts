@@ -2,7 +2,8 @@
 //
 //   ?namespace=NS&pod=POD&container=C&command=…&tty=1&mode=exec|attach
 //
-// `command` may be given once — a command line split like a shell would (see command.ts), e.g.
+// Without `command`, a shell: bash if the container has it, else sh (openShell). `command` may
+// be given once — a command line split like a shell would (see command.ts), e.g.
 // `command=ls%20-la%20/tmp` — or several times, one argv word each, taken verbatim, e.g.
 // `command=sh&command=-c&command=echo%20hi%3B%20id`. `tty` is 1/true/yes or 0/false/no (default
 // on). A `pod` in the link connects at once. A `token` is never read from a URL: if a link carries
@@ -17,7 +18,7 @@ export interface Settings {
   namespace: string;
   pod: string;
   container: string;
-  /** The command as the user wrote it (split with splitCommand at connect time). */
+  /** The command as the user wrote it (split with splitCommand at connect time); '' = a shell. */
   command: string;
   tty: boolean;
   mode: Mode;
@@ -27,7 +28,7 @@ export const DEFAULTS: Settings = {
   namespace: 'default',
   pod: '',
   container: '',
-  command: 'sh',
+  command: '',
   tty: true,
   mode: 'exec',
 };
@@ -105,7 +106,7 @@ export function deepLink(base: string, s: Settings): string {
   q.set('pod', s.pod);
   if (s.container) q.set('container', s.container);
   if (s.mode === 'attach') q.set('mode', 'attach');
-  else q.set('command', s.command);
+  else if (s.command) q.set('command', s.command);
   if (!s.tty) q.set('tty', '0');
   return url.toString();
 }

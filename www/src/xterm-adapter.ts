@@ -1,7 +1,10 @@
-// xterm-adapter.ts — connects an xterm.js Terminal to a kube-exec-wasm ExecSession.
+// xterm-adapter.ts — the xterm.js addon of kube-exec-wasm, shipped in the package as
+// `kube-exec-wasm/xterm` (scripts/build-pkg.sh compiles this file into pkg/xterm.js and
+// pkg/xterm.d.ts). It imports only xterm's *types* (`@xterm/xterm` is a peer dependency,
+// never bundled), and describes the session by the few members it uses (`SessionLike`), so a
+// test can drive it with plain streams.
 //
-// Self-contained on purpose: it imports only xterm's *types*, and describes the session by the few
-// members it uses (`SessionLike`), so another console can copy this one file or import it as is.
+//   term.loadAddon(new ExecAddon(session, options))
 //
 //   terminal → session   keystrokes (term.onData / term.onBinary) → session.stdin, bytes in order
 //   session → terminal   session.stdout / session.stderr → term.write(Uint8Array), unchanged bytes
@@ -16,12 +19,12 @@
 //                        typed characters echo locally, Backspace edits, Enter sends the line with
 //                        "\n", Ctrl-D sends what is typed or, on an empty line, ends stdin.
 //
-// attachTerminal() returns a handle; dispose() stops it (listeners removed, stream locks released)
-// without ending the session: the owner calls session.close() when it wants that.
+// `addon.dispose()` — and `term.dispose()`, which disposes its addons — removes the listeners and
+// releases the stream locks without ending the session: the owner calls session.close() for that.
 
-import type { IDisposable, Terminal } from '@xterm/xterm';
+import type { IDisposable, ITerminalAddon, Terminal } from '@xterm/xterm';
 
-/** The members of kube-exec-wasm's `ExecSession` this adapter uses. */
+/** The members of kube-exec-wasm's `ExecSession` the addon uses. */
 export interface SessionLike {
   readonly stdout: ReadableStream<Uint8Array>;
   readonly stderr: ReadableStream<Uint8Array>;
@@ -30,15 +33,17 @@ export interface SessionLike {
   closeStdin(): Promise<void>;
 }
 
-export interface AdapterOptions {
+/** Options of {@link ExecAddon}. */
+export interface ExecAddonOptions {
   /** Stop reading output while more than this many bytes wait in xterm's queue. Default 256 KiB. */
   highWatermark?: number;
   /** Resume reading once fewer than this many bytes wait. Default 32 KiB. */
   lowWatermark?: number;
   /**
    * Local line editing and echo, for sessions without a TTY (nothing on the other side echoes or
-   * edits). Also turns on xterm's `convertEol` so "\n" from the process starts a new line.
-   * Default false (a TTY session: every keystroke goes straight to the process).
+   * edits). Also turns on xterm's `convertEol` so "\n" from the process starts a new line (and
+   * restores the previous value on dispose). Default false (a TTY session: every keystroke goes
+   * straight to the process).
    */
   lineMode?: boolean;
   /** Send term.cols/term.rows once at start. Default true. */
@@ -47,7 +52,8 @@ export interface AdapterOptions {
   onInputError?: (err: unknown) => void;
 }
 
-export interface AdapterStats {
+/** What the addon has moved so far. */
+export interface ExecAddonStats {
   /** Output bytes handed to xterm (stdout + stderr). */
   bytesOut: number;
   /** Input bytes sent to stdin (UTF-8). */
@@ -56,65 +62,123 @@ export interface AdapterStats {
   pauses: number;
 }
 
-export interface AdapterHandle {
-  /** Resolves when stdout and stderr have ended and xterm has parsed every byte of them. */
-  readonly drained: Promise<void>;
-  readonly stats: Readonly<AdapterStats>;
-  /** Removes listeners and releases the streams; does not close the session. Idempotent. */
-  dispose(): void;
-}
-
 const encoder = new TextEncoder();
 
-export function attachTerminal(
-  term: Terminal,
-  session: SessionLike,
-  options: AdapterOptions = {},
-): AdapterHandle {
-  const high = options.highWatermark ?? 256 * 1024;
-  const low = Math.min(options.lowWatermark ?? 32 * 1024, high);
-  const onInputError = options.onInputError ?? (() => {});
-  const stats: AdapterStats = { bytesOut: 0, bytesIn: 0, pauses: 0 };
-  const disposables: IDisposable[] = [];
-  let disposed = false;
+/**
+ * Connects an xterm.js `Terminal` to a kube-exec-wasm session, as an xterm addon:
+ * `term.loadAddon(new ExecAddon(session))`. Keys go to stdin, output to the terminal (with flow
+ * control), and size changes to `session.resize`.
+ */
+export class ExecAddon implements ITerminalAddon {
+  /** Counters, updated as bytes move. */
+  readonly stats: Readonly<ExecAddonStats>;
+  /**
+   * Resolves when stdout and stderr have ended and xterm has parsed every byte of them (or the
+   * addon was disposed).
+   */
+  readonly drained: Promise<void>;
 
-  // ---- output: streams → xterm, with write-callback flow control ------------------------------
-  let pending = 0; // bytes given to term.write whose callback has not fired yet
-  let resume: (() => void) | null = null;
-  let idle: (() => void) | null = null; // fires when pending reaches 0 (for `drained`)
+  private readonly session: SessionLike;
+  private readonly options: ExecAddonOptions;
+  private readonly counters: ExecAddonStats = { bytesOut: 0, bytesIn: 0, pauses: 0 };
+  private readonly disposables: IDisposable[] = [];
+  private readonly readers: ReadableStreamDefaultReader<Uint8Array>[] = [];
+  private writer: WritableStreamDefaultWriter<Uint8Array | string> | null = null;
+  private term: Terminal | null = null;
+  private disposed = false;
+  private restoreEol: (() => void) | null = null;
+  /** Bytes given to term.write whose callback has not fired yet. */
+  private pending = 0;
+  private high = 0;
+  private low = 0;
+  private resume: (() => void) | null = null;
+  /** Fires when `pending` reaches 0 (for `drained`). */
+  private idle: (() => void) | null = null;
+  private settleDrained: () => void = () => {};
 
-  const written = (n: number) => {
-    pending -= n;
-    if (resume && pending <= low) {
-      const r = resume;
-      resume = null;
-      r();
+  constructor(session: SessionLike, options: ExecAddonOptions = {}) {
+    this.session = session;
+    this.options = options;
+    this.stats = this.counters;
+    this.drained = new Promise<void>((resolve) => (this.settleDrained = resolve));
+  }
+
+  /** Called by `term.loadAddon(this)`. */
+  activate(term: Terminal): void {
+    if (this.term || this.disposed) return;
+    this.term = term;
+    this.high = this.options.highWatermark ?? 256 * 1024;
+    this.low = Math.min(this.options.lowWatermark ?? 32 * 1024, this.high);
+    Promise.all([this.pump(this.session.stdout), this.pump(this.session.stderr)])
+      .then(
+        () =>
+          new Promise<void>((r) => {
+            if (this.pending === 0 || this.disposed) r();
+            else this.idle = r;
+          }),
+      )
+      .then(this.settleDrained);
+    this.listenInput(term);
+    this.disposables.push(term.onResize(({ cols, rows }) => this.resize(cols, rows)));
+    if (this.options.sendInitialSize ?? true) this.resize(term.cols, term.rows);
+  }
+
+  /** Removes listeners and releases the streams; does not close the session. Idempotent. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const d of this.disposables) d.dispose();
+    this.disposables.length = 0;
+    for (const r of this.readers) {
+      try {
+        r.releaseLock(); // a pending read() rejects, its pump ends
+      } catch {
+        /* already released */
+      }
     }
-    if (idle && pending === 0) {
-      const i = idle;
-      idle = null;
-      i();
+    try {
+      this.writer?.releaseLock();
+    } catch {
+      /* already released */
     }
-  };
+    this.restoreEol?.();
+    this.restoreEol = null;
+    this.wake('resume');
+    this.wake('idle');
+    if (!this.term) this.settleDrained();
+  }
 
-  const readers: ReadableStreamDefaultReader<Uint8Array>[] = [];
-  const pump = async (stream: ReadableStream<Uint8Array>): Promise<void> => {
+  private wake(which: 'resume' | 'idle') {
+    const f = this[which];
+    this[which] = null;
+    f?.();
+  }
+
+  // ---- output: streams → xterm, with write-callback flow control -----------------------------
+  private written(n: number) {
+    this.pending -= n;
+    if (this.resume && this.pending <= this.low) this.wake('resume');
+    if (this.idle && this.pending === 0) this.wake('idle');
+  }
+
+  private async pump(stream: ReadableStream<Uint8Array>): Promise<void> {
+    const term = this.term!;
     const reader = stream.getReader();
-    readers.push(reader);
+    this.readers.push(reader);
     try {
       for (;;) {
-        if (pending > high) {
-          stats.pauses++;
-          await new Promise<void>((r) => (resume = r));
+        if (this.pending > this.high) {
+          this.counters.pauses++;
+          await new Promise<void>((r) => (this.resume = r));
         }
-        if (disposed) return;
+        if (this.disposed) return;
         const { value, done } = await reader.read();
-        if (done || disposed) return;
+        if (done || this.disposed) return;
         if (value.byteLength === 0) continue;
         const n = value.byteLength;
-        pending += n;
-        stats.bytesOut += n;
-        term.write(value, () => written(n));
+        this.pending += n;
+        this.counters.bytesOut += n;
+        term.write(value, () => this.written(n));
       }
     } catch {
       // The stream errored (the session failed or was closed): the owner reports it from `exit`.
@@ -125,33 +189,42 @@ export function attachTerminal(
         /* already released */
       }
     }
-  };
+  }
 
-  const drained = Promise.all([pump(session.stdout), pump(session.stderr)]).then(
-    () =>
-      new Promise<void>((r) => {
-        if (pending === 0 || disposed) r();
-        else idle = r;
-      }),
-  );
-
-  // ---- input: xterm → stdin --------------------------------------------------------------------
-  const writer = session.stdin.getWriter();
-  const send = (data: Uint8Array) => {
-    if (disposed || data.byteLength === 0) return;
-    stats.bytesIn += data.byteLength;
+  // ---- input: xterm → stdin ----------------------------------------------------------------------
+  private send(data: Uint8Array) {
+    if (this.disposed || data.byteLength === 0 || !this.writer) return;
+    this.counters.bytesIn += data.byteLength;
     // The writer queues in order; no need to await each write.
-    writer.write(data).catch(onInputError);
-  };
+    this.writer.write(data).catch(this.options.onInputError ?? (() => {}));
+  }
 
-  if (options.lineMode) {
+  private listenInput(term: Terminal) {
+    const onInputError = this.options.onInputError ?? (() => {});
+    this.writer = this.session.stdin.getWriter();
+    if (!this.options.lineMode) {
+      this.disposables.push(term.onData((data) => this.send(encoder.encode(data))));
+      // onBinary carries byte strings (one char per byte, e.g. some mouse reports): no UTF-8 encoding.
+      this.disposables.push(
+        term.onBinary((data) => {
+          const bytes = new Uint8Array(data.length);
+          for (let i = 0; i < data.length; i++) bytes[i] = data.charCodeAt(i) & 0xff;
+          this.send(bytes);
+        }),
+      );
+      return;
+    }
+    const before = term.options.convertEol;
     term.options.convertEol = true;
+    this.restoreEol = () => {
+      term.options.convertEol = before;
+    };
     let line = '';
     const onKey = (data: string) => {
       for (const ch of data) {
         if (ch === '\r' || ch === '\n') {
           term.write('\r\n');
-          send(encoder.encode(line + '\n'));
+          this.send(encoder.encode(line + '\n'));
           line = '';
         } else if (ch === '\x7f' || ch === '\b') {
           if (line.length > 0) {
@@ -163,10 +236,10 @@ export function attachTerminal(
         } else if (ch === '\x04') {
           // Ctrl-D: like a cooked terminal, send what is typed; on an empty line, end of input.
           if (line.length > 0) {
-            send(encoder.encode(line));
+            this.send(encoder.encode(line));
             line = '';
           } else {
-            session.closeStdin().catch(onInputError);
+            this.session.closeStdin().catch(onInputError);
           }
         } else if (ch === '\x03') {
           term.write('^C\r\n');
@@ -184,61 +257,16 @@ export function attachTerminal(
         }
       }
     };
-    disposables.push(term.onData(onKey));
-  } else {
-    disposables.push(term.onData((data) => send(encoder.encode(data))));
-    // onBinary carries byte strings (one char per byte, e.g. some mouse reports): no UTF-8 encoding.
-    disposables.push(
-      term.onBinary((data) => {
-        const bytes = new Uint8Array(data.length);
-        for (let i = 0; i < data.length; i++) bytes[i] = data.charCodeAt(i) & 0xff;
-        send(bytes);
-      }),
-    );
+    this.disposables.push(term.onData(onKey));
   }
 
-  // ---- size --------------------------------------------------------------------------------------
-  const resize = (cols: number, rows: number) => {
-    if (disposed || cols < 1 || rows < 1) return;
+  // ---- size ----------------------------------------------------------------------------------------
+  private resize(cols: number, rows: number) {
+    if (this.disposed || cols < 1 || rows < 1) return;
     try {
-      session.resize(cols, rows);
+      this.session.resize(cols, rows);
     } catch (err) {
-      onInputError(err);
+      (this.options.onInputError ?? (() => {}))(err);
     }
-  };
-  disposables.push(term.onResize(({ cols, rows }) => resize(cols, rows)));
-  if (options.sendInitialSize ?? true) resize(term.cols, term.rows);
-
-  return {
-    drained,
-    stats,
-    dispose() {
-      if (disposed) return;
-      disposed = true;
-      for (const d of disposables) d.dispose();
-      disposables.length = 0;
-      for (const r of readers) {
-        try {
-          r.releaseLock(); // a pending read() rejects, its pump ends
-        } catch {
-          /* already released */
-        }
-      }
-      try {
-        writer.releaseLock();
-      } catch {
-        /* already released */
-      }
-      if (resume) {
-        const r = resume;
-        resume = null;
-        r();
-      }
-      if (idle) {
-        const i = idle;
-        idle = null;
-        i();
-      }
-    },
-  };
+  }
 }
