@@ -182,7 +182,11 @@ async fn a_minimal_image_has_only_its_commands() {
     }
     let mut ws = open(
         &server,
-        &exec_path("nobash", &["sh", "-c", "ls -a \"${PATH}\" | tr '\\n' ' '"], "stdout=1"),
+        &exec_path(
+            "nobash",
+            &["sh", "-c", "ls -a \"${PATH}\" | tr '\\n' ' '"],
+            "stdout=1",
+        ),
         "v5.channel.k8s.io",
     )
     .await;

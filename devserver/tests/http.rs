@@ -317,11 +317,19 @@ async fn discovery_and_pod_objects_for_kubectl() {
         pod["metadata"]["annotations"]["kubectl.kubernetes.io/default-container"].clone()
     };
     assert_eq!(annotation(&two), "a");
-    let sidecar = http(&server, "GET", "/api/v1/namespaces/default/pods/sidecar", &auth)
-        .await
-        .json();
+    let sidecar = http(
+        &server,
+        "GET",
+        "/api/v1/namespaces/default/pods/sidecar",
+        &auth,
+    )
+    .await
+    .json();
     assert_eq!(annotation(&sidecar), "app");
-    assert_eq!(sidecar["spec"]["containers"][2]["image"], "example/exporter:1");
+    assert_eq!(
+        sidecar["spec"]["containers"][2]["image"],
+        "example/exporter:1"
+    );
     assert!(sidecar["status"]["containerStatuses"][2]["state"]["waiting"].is_object());
     assert_eq!(
         http(&server, "GET", "/api/v1/nothing-here", &auth)
