@@ -19,8 +19,9 @@ for a in "$@"; do
   esac
 done
 
-# The test command has run set-up already; SKIP_SETUP=1 skips it here.
-[ -n "${SKIP_SETUP:-}" ] || bash scripts/setup.sh
+# Only what running needs (no browsers or drivers: those are for scripts/test.sh). The test
+# command has run the full set-up already; SKIP_SETUP=1 skips it here.
+[ -n "${SKIP_SETUP:-}" ] || bash scripts/setup.sh --run
 
 log "building the SDK package (scripts/build-pkg.sh → pkg/)"
 bash scripts/build-pkg.sh web   # the console needs only the --target web package
@@ -30,9 +31,14 @@ log "building the console (vite build → www/dist/)"
 if [ ! -d www/node_modules ]; then (cd www && npm ci --no-audit --no-fund --loglevel=error); fi
 (cd www && npx --no-install tsc --noEmit && npx --no-install vite build --logLevel warn)
 
+# The SDK's API reference, from the package's .d.ts, served by the console at /docs/ (warnings,
+# e.g. a broken {@link}, fail the build).
+log "building the API reference (typedoc → www/dist/docs/)"
+(cd npm && ../node_modules/.bin/typedoc --options typedoc.json --logLevel Warn)
+
 log "building the devserver"
 cargo build -q -p kube-exec-devserver --bin kube-exec-devserver
-[ -n "$build_only" ] && { log "built: pkg/, www/dist/, target/debug/kube-exec-devserver"; exit 0; }
+[ -n "$build_only" ] && { log "built: pkg/, www/dist/ (with docs/), target/debug/kube-exec-devserver"; exit 0; }
 
 listen="127.0.0.1:${PORT:-8080}"
 log "starting kube-exec-devserver on $listen (Ctrl-C stops it)"
@@ -44,7 +50,7 @@ log "starting kube-exec-devserver on $listen (Ctrl-C stops it)"
       "listening on "*)
         url=${line#listening on }
         printf '\n  Open %s/ in a browser: pick pod "demo" (namespace "default") and press Connect,\n' "$url"
-        printf '  or go straight to %s/?pod=demo\n\n' "$url"
+        printf '  or go straight to %s/?pod=demo   (API reference: %s/docs/)\n\n' "$url" "$url"
         ;;
     esac
   done

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Installs what this project needs and is missing, from the package registries only.
 # Idempotent: every step checks first and skips what is already there at the right version.
+#   bash scripts/setup.sh         everything the tests need (scripts/test.sh runs this)
+#   bash scripts/setup.sh --run   only what building and serving the console needs
+#                                 (scripts/run.sh): no browsers, drivers, tmux or lint tools
 set -euo pipefail
 cd "$(dirname "$0")/.."
+run_only=
+[ "${1:-}" = --run ] && run_only=1
 
 WASM_PACK_VERSION=0.15.1
 WASM_BINDGEN_VERSION=0.2.130   # must equal the `wasm-bindgen = "=…"` pin in Cargo.toml
@@ -17,13 +22,15 @@ if ! grep -q "wasm-bindgen = \"=$WASM_BINDGEN_VERSION\"" Cargo.toml; then
   exit 1
 fi
 
-# Debian packages: the browsers for tests (Chromium with its driver; Firefox ESR, whose driver
-# comes from crates.io below), tmux for the interactive kubectl test.
+# Debian packages, for the tests only: the browsers (Chromium with its driver; Firefox ESR, whose
+# driver comes from crates.io below), tmux for the interactive kubectl test.
 need_apt=()
-command -v chromium >/dev/null || need_apt+=(chromium)
-command -v firefox-esr >/dev/null || need_apt+=(firefox-esr)
-command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
-command -v tmux >/dev/null || need_apt+=(tmux)
+if [ -z "$run_only" ]; then
+  command -v chromium >/dev/null || need_apt+=(chromium)
+  command -v firefox-esr >/dev/null || need_apt+=(firefox-esr)
+  command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
+  command -v tmux >/dev/null || need_apt+=(tmux)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -31,10 +38,12 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
-# Rust: the wasm32 target and the lint components.
+# Rust: the wasm32 target, and for the tests the lint components.
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
-rustup component list --installed | grep -q '^clippy' || rustup component add clippy
-rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+if [ -z "$run_only" ]; then
+  rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+  rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+fi
 
 # wasm-pack and wasm-bindgen-cli, at the versions that work together here.
 if [ "$(wasm-pack --version 2>/dev/null || true)" != "wasm-pack $WASM_PACK_VERSION" ]; then
@@ -47,12 +56,13 @@ if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $WASM_BIND
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --quiet --force
 fi
 
-if [ "$(geckodriver --version 2>/dev/null | head -n1 | cut -d' ' -f2)" != "$GECKODRIVER_VERSION" ]; then
+if [ -z "$run_only" ] && [ "$(geckodriver --version 2>/dev/null | head -n1 | cut -d' ' -f2)" != "$GECKODRIVER_VERSION" ]; then
   say "cargo install geckodriver $GECKODRIVER_VERSION"
   cargo install geckodriver --version "$GECKODRIVER_VERSION" --locked --quiet
 fi
 
-# npm: dev tools (binaryen's wasm-opt, typescript, playwright-core) and the console's packages.
+# npm: dev tools (binaryen's wasm-opt, terser, typescript, typedoc) and the console's packages
+# (xterm.js, asciinema-player, vite; playwright-core, which downloads no browser).
 npm_ci() {
   local dir=$1
   if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then

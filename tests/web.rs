@@ -9,7 +9,9 @@
 #![cfg(target_arch = "wasm32")]
 
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
-use kube_exec_wasm::web::{attach as sdk_attach, exec as sdk_exec};
+use kube_exec_wasm::web::{
+    attach as sdk_attach, exec as sdk_exec, get_pod as sdk_get_pod, open_shell as sdk_open_shell,
+};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use wasm_bindgen_test::*;
@@ -661,9 +663,33 @@ async fn unknown_pod_and_namespace_are_not_found() {
 }
 
 #[wasm_bindgen_test]
-async fn multi_container_pod_without_container_fails_to_connect() {
-    let (code, _) = expect_exec_error(&opts("two", &["true"])).await;
+async fn multi_container_pod_without_container_is_container_required() {
+    // The API server refuses it before the upgrade (the browser sees 1006); the preflight
+    // reads the pod and names the containers.
+    let (code, e) = expect_exec_error(&opts("two", &["true"])).await;
+    assert_eq!(code, "ContainerRequired");
+    assert_eq!(names(&get(&e, "containers")), ["a", "b"]);
+    let message = get(&e, "message").as_string().unwrap();
+    assert!(message.contains("choose one of a, b"), "{message}");
+    let (code, e) = expect_exec_error(&opts("sidecar", &["true"])).await;
+    assert_eq!(code, "ContainerRequired");
+    assert_eq!(names(&get(&e, "containers")), ["proxy", "app", "metrics"]);
+    // A container the pod does not have: NotFound, listing the ones it has.
+    let (code, e) = expect_exec_error(&with(opts("two", &["true"]), "container", "zzz")).await;
+    assert_eq!(code, "NotFound");
+    assert_eq!(names(&get(&e, "containers")), ["a", "b"]);
+    // A container that is not running, on the runtime (v4) path, where the upgrade is refused.
+    let o = protocols(
+        with(opts("sidecar", &["true"]), "container", "metrics"),
+        &[V4],
+    );
+    let (code, e) = expect_exec_error(&o).await;
     assert_eq!(code, "ConnectFailed");
+    let message = get(&e, "message").as_string().unwrap();
+    assert!(
+        message.contains("container metrics of pod sidecar is not running (CrashLoopBackOff)"),
+        "{message}"
+    );
     let d = run(&with(
         opts("two", &["sh", "-c", "echo in-b"]),
         "container",
@@ -1047,4 +1073,404 @@ async fn sessions_end_and_release_their_buffers() {
     // Twice the same property: the same objects (no new stream per read).
     assert!(Object::is(&get(&s, "stdout"), &get(&s, "stdout")));
     assert!(get(&s, "stdin").is_instance_of::<web_sys::WritableStream>());
+}
+
+// ---- the console toolkit: openShell, getPod, record ------------------------------------
+
+fn names(v: &JsValue) -> Vec<String> {
+    Array::from(v)
+        .iter()
+        .map(|s| s.as_string().expect("a string"))
+        .collect()
+}
+
+fn shell_opts(pod: &str) -> JsValue {
+    let o: JsValue = Object::new().into();
+    set(&o, "server", server());
+    set(&o, "token", token());
+    set(&o, "namespace", "default");
+    set(&o, "pod", pod);
+    o
+}
+
+async fn open_shell(o: &JsValue) -> Result<(JsValue, String), JsValue> {
+    let r = JsFuture::from(sdk_open_shell(o.clone().unchecked_into())).await?;
+    Ok((get(&r, "session"), get(&r, "shell").as_string().unwrap()))
+}
+
+/// Reads the session's stdout until `needle`, then ends the shell with `exit` and drains it.
+async fn shell_says(session: &JsValue, input: &str, needle: &str) -> String {
+    let r = Reader::new(&get(session, "stdout"));
+    let w = Writer::new(&get(session, "stdin"));
+    w.write(input.to_string()).await.unwrap();
+    let mut out = Vec::new();
+    let found = r.until(&mut out, needle).await;
+    let text = String::from_utf8_lossy(&out).into_owned();
+    assert!(found, "never saw {needle:?} in {text:?}");
+    w.write("exit\n").await.unwrap();
+    let _ = r.all().await;
+    wait(get(session, "exit")).await.expect("exit");
+    text
+}
+
+#[wasm_bindgen_test]
+async fn open_shell_starts_bash_where_there_is_one() {
+    let t0 = now();
+    let (s, shell) = open_shell(&shell_opts("demo")).await.expect("openShell");
+    assert_eq!(shell, "bash");
+    // Defaults: stdin and a TTY (bash's prompt, read by `$0`).
+    shell_says(&s, "echo \"[$0:$-]\"\n", "[bash:").await;
+    assert!(now() - t0 < 10_000.0);
+}
+
+#[wasm_bindgen_test]
+async fn open_shell_falls_back_to_sh_without_waiting_for_a_timeout() {
+    for offer in [V5, V4] {
+        // A grace of 20 s: resolving well before it shows that "bash: not found" was read from
+        // the status, and that sh's prompt (its first output) counted as started.
+        let o = protocols(with(shell_opts("nobash"), "startGrace", 20_000), &[offer]);
+        let t0 = now();
+        let (s, shell) = open_shell(&o).await.expect("openShell");
+        let took = now() - t0;
+        assert_eq!(shell, "sh", "{offer}");
+        assert!(took < 5_000.0, "{offer}: took {took} ms");
+        shell_says(
+            &s,
+            "echo \"[$0]\"; command -v bash || echo no-bash\n",
+            "no-bash",
+        )
+        .await;
+    }
+}
+
+#[wasm_bindgen_test]
+async fn open_shell_without_any_shell_is_no_shell() {
+    let o = with(
+        shell_opts("nobash"),
+        "shells",
+        strings(&["bash", "zsh", "/bin/nosuch"]),
+    );
+    set(&o, "startGrace", 20_000);
+    let t0 = now();
+    let e = open_shell(&o).await.expect_err("resolved");
+    assert!(now() - t0 < 5_000.0, "waited for the grace period");
+    assert_eq!(error_code(&e), "NoShell");
+    assert_eq!(names(&get(&e, "tried")), ["bash", "zsh", "/bin/nosuch"]);
+    let message = get(&e, "message").as_string().unwrap();
+    assert!(message.contains("executable file not found"), "{message}");
+    assert!(message.contains("no such file or directory"), "{message}");
+    let hint = get(&e, "hint").as_string().unwrap();
+    assert!(
+        hint.contains("distroless") && hint.contains("kubectl debug"),
+        "{hint}"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn open_shell_counts_a_silent_shell_as_started_after_the_grace() {
+    // `cat` without a TTY prints nothing: it counts as started after startGrace.
+    let o = with(
+        shell_opts("echo"),
+        "shells",
+        strings(&["no-such-shell", "cat"]),
+    );
+    set(&o, "tty", false);
+    set(&o, "startGrace", 300);
+    let t0 = now();
+    let (s, shell) = open_shell(&o).await.expect("openShell");
+    let took = now() - t0;
+    assert_eq!(shell, "cat");
+    assert!((250.0..5_000.0).contains(&took), "took {took} ms");
+    let w = Writer::new(&get(&s, "stdin"));
+    w.write("meow\n").await.unwrap();
+    w.close().await.unwrap();
+    let d = drain(&s).await;
+    assert_eq!(d.out(), "meow\n");
+    assert!(d.success());
+}
+
+#[wasm_bindgen_test]
+async fn open_shell_errors() {
+    // Other failures are exec's: a wrong token, a pod with several containers.
+    let e = open_shell(&with(shell_opts("demo"), "token", "wrong"))
+        .await
+        .expect_err("resolved");
+    assert_eq!(error_code(&e), "Unauthorized");
+    let e = open_shell(&shell_opts("two")).await.expect_err("resolved");
+    assert_eq!(error_code(&e), "ContainerRequired");
+    for bad in [
+        with(shell_opts("demo"), "shells", strings(&[])),
+        with(shell_opts("demo"), "shells", strings(&[""])),
+        with(shell_opts("demo"), "command", strings(&["sh"])),
+    ] {
+        let e = open_shell(&bad).await.expect_err("resolved");
+        assert_eq!(error_code(&e), "InvalidOptions");
+    }
+}
+
+async fn get_pod(o: &JsValue) -> Result<JsValue, JsValue> {
+    JsFuture::from(sdk_get_pod(o.clone().unchecked_into())).await
+}
+
+fn container(pod: &JsValue, list: &str, i: u32) -> JsValue {
+    Array::from(&get(pod, list)).get(i)
+}
+
+#[wasm_bindgen_test]
+async fn get_pod_lists_containers_and_the_default_one() {
+    let pod = get_pod(&shell_opts("sidecar")).await.expect("getPod");
+    assert_eq!(get(&pod, "name").as_string().as_deref(), Some("sidecar"));
+    assert_eq!(
+        get(&pod, "namespace").as_string().as_deref(),
+        Some("default")
+    );
+    assert_eq!(get(&pod, "phase").as_string().as_deref(), Some("Running"));
+    // The annotation names "app", the second container: kubectl's default.
+    assert_eq!(
+        get(&pod, "defaultContainer").as_string().as_deref(),
+        Some("app")
+    );
+    let cs = Array::from(&get(&pod, "containers"));
+    let field = |c: &JsValue, k: &str| get(c, k).as_string().unwrap_or_default();
+    let rows: Vec<_> = cs
+        .iter()
+        .map(|c| {
+            (
+                field(&c, "name"),
+                field(&c, "image"),
+                field(&c, "state"),
+                get(&c, "ready").as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (
+                "proxy".into(),
+                "envoyproxy/envoy:v1.30".into(),
+                "running".into(),
+                true
+            ),
+            (
+                "app".into(),
+                "example/shop:7".into(),
+                "running".into(),
+                true
+            ),
+            (
+                "metrics".into(),
+                "example/exporter:1".into(),
+                "waiting".into(),
+                false
+            ),
+        ]
+    );
+    assert_eq!(
+        field(&container(&pod, "containers", 2), "reason"),
+        "CrashLoopBackOff"
+    );
+    assert!(get(&container(&pod, "containers", 0), "reason").is_undefined());
+    assert_eq!(Array::from(&get(&pod, "initContainers")).length(), 0);
+    assert_eq!(Array::from(&get(&pod, "ephemeralContainers")).length(), 0);
+    // A single-container pod: its container is the default; its spec's stdin and tty.
+    let demo = get_pod(&shell_opts("demo")).await.expect("getPod");
+    assert_eq!(
+        get(&demo, "defaultContainer").as_string().as_deref(),
+        Some("shell")
+    );
+    let shell = container(&demo, "containers", 0);
+    assert_eq!(get(&shell, "tty").as_bool(), Some(true));
+    assert_eq!(get(&shell, "stdin").as_bool(), Some(true));
+}
+
+#[wasm_bindgen_test]
+async fn get_pod_errors_are_execs() {
+    let e = get_pod(&shell_opts("no-such-pod"))
+        .await
+        .expect_err("resolved");
+    assert_eq!(error_code(&e), "NotFound");
+    assert_eq!(get(&e, "httpStatus").as_f64(), Some(404.0));
+    let e = get_pod(&with(shell_opts("demo"), "token", "wrong"))
+        .await
+        .expect_err("resolved");
+    assert_eq!(error_code(&e), "Unauthorized");
+    let e = get_pod(&with(shell_opts("demo"), "namespace", "Not_A_Name"))
+        .await
+        .expect_err("resolved");
+    assert_eq!(error_code(&e), "InvalidOptions");
+    // The token is not sent in clear to a host that is not loopback.
+    let e = get_pod(&with(
+        shell_opts("demo"),
+        "server",
+        "http://example.invalid",
+    ))
+    .await
+    .expect_err("resolved");
+    assert_eq!(error_code(&e), "InvalidOptions");
+    let ctl: JsValue = web_sys::AbortController::new().unwrap().into();
+    call(&ctl, "abort", &[]);
+    let e = get_pod(&with(shell_opts("demo"), "signal", get(&ctl, "signal")))
+        .await
+        .expect_err("resolved");
+    assert_eq!(error_code(&e), "Aborted");
+}
+
+/// `session.record(options)` (what `record(session, options)` calls).
+fn record(session: &JsValue, options: Option<JsValue>) -> JsValue {
+    call(session, "record", &[options.unwrap_or(JsValue::UNDEFINED)])
+}
+
+/// The events of an asciicast v2 text: (time, code, data), after checking the header.
+fn cast_events(text: &str, width: u32, height: u32) -> Vec<(f64, String, String)> {
+    let mut lines = text.lines();
+    let header = js_sys::JSON::parse(lines.next().expect("a header")).unwrap();
+    assert_eq!(get(&header, "version").as_f64(), Some(2.0));
+    assert_eq!(get(&header, "width").as_f64(), Some(f64::from(width)));
+    assert_eq!(get(&header, "height").as_f64(), Some(f64::from(height)));
+    assert!(get(&header, "timestamp").as_f64().unwrap() > 1.6e9);
+    lines
+        .map(|l| {
+            let e = Array::from(&js_sys::JSON::parse(l).unwrap());
+            (
+                e.get(0).as_f64().unwrap(),
+                e.get(1).as_string().unwrap(),
+                e.get(2).as_string().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[wasm_bindgen_test]
+async fn record_tees_output_resizes_and_input_as_asciicast() {
+    let o = with(
+        with(with(opts("demo", &["sh"]), "tty", true), "stdin", true),
+        "terminalSize",
+        size(100, 30),
+    );
+    let s = open(&o).await;
+    let opts: JsValue = Object::new().into();
+    set(&opts, "input", true);
+    set(&opts, "title", "demo shell");
+    let rec = record(&s, Some(opts));
+    let r = Reader::new(&get(&s, "stdout"));
+    let w = Writer::new(&get(&s, "stdin"));
+    let mut out = Vec::new();
+    w.write("printf 'h\\303\\251llo-'; sleep 0.2; printf 'w\\303\\266rld\\n'\n")
+        .await
+        .unwrap();
+    assert!(r.until(&mut out, "héllo-wörld").await);
+    call(&s, "resize", &[120.into(), 40.into()]);
+    w.write("exit 4\n").await.unwrap();
+    out.extend(r.all().await);
+    wait(get(&s, "exit")).await.expect("exit");
+    wait(get(&rec, "done")).await.expect("done");
+    let text = call(&rec, "text", &[]).as_string().unwrap();
+    let events = cast_events(&text, 100, 30);
+    let header = get(&rec, "header");
+    assert_eq!(
+        get(&header, "title").as_string().as_deref(),
+        Some("demo shell")
+    );
+    // Times never go backwards, and the sleep shows.
+    assert!(events.windows(2).all(|w| w[0].0 <= w[1].0), "{events:?}");
+    let output: String = events
+        .iter()
+        .filter(|e| e.1 == "o")
+        .map(|e| e.2.as_str())
+        .collect();
+    // Everything the consumer read, and nothing else, is in the "o" events.
+    assert_eq!(output, String::from_utf8_lossy(&out));
+    let input: String = events
+        .iter()
+        .filter(|e| e.1 == "i")
+        .map(|e| e.2.as_str())
+        .collect();
+    assert!(input.starts_with("printf 'h"), "{input:?}");
+    assert!(input.ends_with("exit 4\n"), "{input:?}");
+    let resizes: Vec<_> = events
+        .iter()
+        .filter(|e| e.1 == "r")
+        .map(|e| e.2.as_str())
+        .collect();
+    assert_eq!(resizes, ["120x40"]);
+    let first = events.iter().find(|e| e.2.contains("héllo")).unwrap().0;
+    let last = events.iter().find(|e| e.2.contains("wörld")).unwrap().0;
+    assert!(last - first >= 0.15, "{first} {last}");
+}
+
+#[wasm_bindgen_test]
+async fn record_keeps_split_utf8_whole_and_does_not_read_for_the_consumer() {
+    // One byte per frame; the consumer reads stdout only after the session ended.
+    let s = open(&opts("fault-split-utf8", &["x"])).await;
+    let rec = record(&s, None);
+    let lines = call(&rec, "stream", &[]);
+    wait(get(&s, "exit")).await.expect("exit");
+    let text = call(&rec, "text", &[]).as_string().unwrap();
+    let events = cast_events(&text, 80, 24);
+    let output: String = events.iter().map(|e| e.2.as_str()).collect();
+    assert_eq!(output, "héllo wörld € 𝄞\n");
+    assert!(events.iter().all(|e| e.1 == "o"));
+    // The consumer still gets every byte.
+    let d = drain(&s).await;
+    assert_eq!(d.out(), "héllo wörld € 𝄞\n");
+    // The stream gave the same lines, and closed with the session.
+    let r = call(&lines, "getReader", &[]);
+    let mut streamed = String::new();
+    loop {
+        let chunk = wait(call(&r, "read", &[])).await.unwrap();
+        if get(&chunk, "done").is_truthy() {
+            break;
+        }
+        streamed.push_str(&get(&chunk, "value").as_string().unwrap());
+    }
+    assert_eq!(streamed, text);
+    // Recording an ended session: the header only, already done.
+    let late = record(&s, None);
+    wait(get(&late, "done")).await.expect("done");
+    assert_eq!(
+        call(&late, "text", &[])
+            .as_string()
+            .unwrap()
+            .lines()
+            .count(),
+        1
+    );
+}
+
+#[wasm_bindgen_test]
+async fn record_stop_ends_the_recording_not_the_session() {
+    let s = open(&with(opts("echo", &["cat"]), "stdin", true)).await;
+    let rec = record(&s, None);
+    let r = Reader::new(&get(&s, "stdout"));
+    let w = Writer::new(&get(&s, "stdin"));
+    let mut out = Vec::new();
+    w.write("one\n").await.unwrap();
+    assert!(r.until(&mut out, "one\n").await);
+    call(&rec, "stop", &[]);
+    wait(get(&rec, "done")).await.expect("done");
+    w.write("two\n").await.unwrap();
+    assert!(r.until(&mut out, "two\n").await);
+    w.close().await.unwrap();
+    let _ = r.all().await;
+    assert!(get_status_success(
+        &wait(get(&s, "exit")).await.expect("exit")
+    ));
+    let text = call(&rec, "text", &[]).as_string().unwrap();
+    let output: String = cast_events(&text, 80, 24)
+        .into_iter()
+        .map(|e| e.2)
+        .collect();
+    assert_eq!(output, "one\n");
+    // Blob of the same text, typed for asciinema.
+    let blob = call(&rec, "blob", &[]);
+    assert_eq!(
+        get(&blob, "type").as_string().as_deref(),
+        Some("application/x-asciicast")
+    );
+    assert_eq!(get(&blob, "size").as_f64(), Some(text.len() as f64));
+}
+
+fn get_status_success(status: &JsValue) -> bool {
+    get(status, "success").as_bool().unwrap()
 }

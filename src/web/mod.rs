@@ -320,6 +320,5 @@ pub fn record(
     session: &ExecSession,
     #[wasm_bindgen(unchecked_param_type = "RecordOptions")] options: Option<RecordOptions>,
 ) -> JsValue {
-    let options = options.map_or_else(|| js_sys::Object::new().into(), JsValue::from);
-    session::record(session, &options).into()
+    session.record(&options.map_or(JsValue::UNDEFINED, JsValue::from))
 }

@@ -266,6 +266,20 @@ impl ExecSession {
     pub fn close(&self) {
         abort(&self.inner);
     }
+
+    /// `record(this, options)`: see {@link record}.
+    #[wasm_bindgen(unchecked_return_type = "Recording")]
+    pub fn record(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "RecordOptions")] options: &JsValue,
+    ) -> JsValue {
+        let options = if options.is_object() {
+            options.clone()
+        } else {
+            Object::new().into()
+        };
+        record(self, &options).into()
+    }
 }
 
 /// `exec()` / `attach()`: validates and connects; the promise resolves with the session once

@@ -83,7 +83,12 @@ const statusText = (page) => page.locator('.pane:not([hidden]) .status').innerTe
 async function connect(page, { pod = 'demo', command, tty, token, namespace, container } = {}) {
   if (namespace !== undefined) await page.fill('input[name=namespace]', namespace);
   await page.fill('input[name=pod]', pod);
-  if (container !== undefined) await page.fill('input[name=container]', container);
+  if (container !== undefined) {
+    // The picker is filled from getPod() once the pod field changes.
+    await page.dispatchEvent('input[name=pod]', 'change');
+    await page.waitForSelector(`select[name=container] option[value="${container}"]`, { state: 'attached' });
+    await page.selectOption('select[name=container]', container);
+  }
   if (command !== undefined) await page.fill('input[name=command]', command);
   if (tty !== undefined) await page.setChecked('input[name=tty]', tty);
   if (token !== undefined) {
@@ -113,10 +118,14 @@ async function shell(t, path = '/') {
 test('connect to the demo pod, type `echo hello`, see hello', async (t) => {
   const { page, tab } = await shell(t);
   assert.match(tab.protocol, /^v5\.channel\.k8s\.io$/);
+  assert.equal(tab.shell, 'bash', 'no command: openShell found bash');
   assert.match(await statusText(page), /Connected/);
   await typeLine(page, 'echo hello');
   await waitText(page, /^hello$/m);
-  await typeLine(page, 'ls / | head -5; printf "\\033[1;32m%s\\033[0m\\n" "colours come through as sent"');
+  // The README's screenshot: the pod's own working directory, not this machine's /.
+  await typeLine(page, 'clear; pwd; echo "notes of $HOSTNAME" > notes.txt; ls -l');
+  await waitText(page, /notes\.txt$/m);
+  await typeLine(page, 'printf "\\033[1;32m%s\\033[0m\\n" "colours come through as sent"');
   await waitText(page, /^colours come through as sent$/m);
   await page.screenshot({ path: join(ARTIFACTS, 'session.png') });
 });
@@ -300,7 +309,8 @@ test('errors are shown in words: pod not found, container not running, connectio
   const page = await open(t, '/?pod=two&container=zzz');
   const tab = await waitState(page, ['failed', 'exited']);
   assert.equal(tab.state, 'failed');
-  assert.match(await statusText(page), /Pod "two" has no container "zzz"[\s\S]*Its containers: a, b/);
+  assert.equal(tab.errorCode, 'NotFound');
+  assert.match(await statusText(page), /Pod "two" has no container "zzz"\. Its containers: "a", "b"/);
 });
 
 test('behind kubectl proxy --www: no token needed with the exec filter lifted; refused by default', async (t) => {
@@ -395,4 +405,86 @@ test('throughput: 16 MiB of base64 through xterm, with and without a TTY', async
   // Still responsive afterwards.
   await typeLine(tty, 'echo "after""wards"');
   await waitText(tty, /^afterwards$/m);
+});
+
+test('no command: a shell, bash where the image has it, else sh', async (t) => {
+  const page = await open(t, '/?pod=nobash');
+  const tab = await waitState(page, 'open');
+  assert.equal(tab.shell, 'sh');
+  assert.match(await page.locator('.tab[aria-selected=true] .title').innerText(), /^nobash: sh$/);
+  await waitPrompt(page, tab.id);
+  await typeLine(page, 'command -v bash || echo "no ""bash here"');
+  await waitText(page, /^no bash here$/m);
+});
+
+test('the container picker lists the pod\'s containers, the stopped one marked; the default like kubectl', async (t) => {
+  const page = await open(t);
+  await page.fill('input[name=pod]', 'sidecar');
+  await page.dispatchEvent('input[name=pod]', 'change');
+  await page.waitForSelector('select[name=container] option[value="metrics"]', { state: 'attached' });
+  const options = await page.$$eval('select[name=container] option', (os) => os.map((o) => [o.value, o.textContent, o.className]));
+  assert.deepEqual(options, [
+    ['', 'default (app)', ''],
+    ['proxy', 'proxy', ''],
+    ['app', 'app', ''],
+    ['metrics', 'metrics — not running (CrashLoopBackOff)', 'not-running'],
+  ]);
+  // No container chosen: the annotation's ("app"), not the first.
+  await page.click('#connect-btn');
+  const tab = await waitState(page, 'open');
+  assert.equal(tab.container, 'app');
+  assert.match(await statusText(page), /Defaulted container "app" out of: proxy, app, metrics/);
+});
+
+test('a session is recorded: Download recording gives asciicast v2, Replay plays it', async (t) => {
+  const { page, tab } = await shell(t);
+  await typeLine(page, 'echo "recorded ""line"');
+  await waitText(page, /^recorded line$/m);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('.pane:not([hidden]) button.download')]);
+  assert.match(download.suggestedFilename(), /^default_demo_\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ\.cast$/);
+  const { readFile } = await import('node:fs/promises');
+  const text = await readFile(await download.path(), 'utf8');
+  const [header, ...events] = text.trimEnd().split('\n').map((l) => JSON.parse(l));
+  assert.equal(header.version, 2);
+  assert.deepEqual([header.width, header.height], [tab.cols, tab.rows]);
+  assert.equal(header.env.SHELL, 'bash');
+  const output = events.filter((e) => e[1] === 'o').map((e) => e[2]).join('');
+  assert.match(output, /recorded line/);
+  assert.ok(events.every((e, i) => i === 0 || e[0] >= events[i - 1][0]), 'times go forward');
+
+  await page.click('.pane:not([hidden]) button.replay');
+  await page.waitForSelector('dialog#player .ap-player', { timeout: 15000 });
+  await page.waitForFunction(() => document.querySelector('dialog#player')?.textContent?.includes('recorded line'), null, {
+    timeout: 20000,
+  });
+  await page.click('dialog#player .player-head button');
+  assert.equal(await page.locator('dialog#player').isVisible(), false);
+});
+
+test('the API reference is served at /docs/ and documents every export of the package', async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const page = await open(t);
+  const exported = [];
+  for (const f of ['kube_exec_wasm.d.ts', 'xterm.d.ts']) {
+    const dts = readFileSync(new URL(`../../pkg/${f}`, import.meta.url), 'utf8');
+    for (const m of dts.matchAll(/^export (?:declare )?(default )?(?:function|class|interface|type) (\w+)/gm)) {
+      exported.push(m[1] ? 'default' : m[2]); // init() is the default export
+    }
+  }
+  for (const name of ['exec', 'attach', 'openShell', 'getPod', 'record', 'ExecAddon', 'ExecSession', 'PodInfo', 'Recording']) {
+    assert.ok(exported.includes(name), `${name} is not exported by the package`);
+  }
+  const res = await page.request.get(`${BASE}/docs/`);
+  assert.equal(res.status(), 200);
+  await page.goto(`${BASE}/docs/modules.html`);
+  const linked = new Set();
+  for (const module of await page.$$eval('a', (as) => as.map((a) => a.href).filter((h) => /\/modules\/[^/]+\.html$/.test(h)))) {
+    const r = await page.request.get(module);
+    for (const m of (await r.text()).matchAll(/href="[^"]*\/(?:functions|classes|interfaces|types)\/[^".]+\.(\w+)\.html"/g)) linked.add(m[1]);
+  }
+  const missing = exported.filter((n) => !linked.has(n));
+  assert.deepEqual(missing, [], 'exports without a page in the API reference');
+  const shell = await page.request.get(`${BASE}/docs/functions/kube_exec_wasm.openShell.html`);
+  assert.equal(shell.status(), 200);
+  assert.match(await shell.text(), /NoShell/);
 });

@@ -1,13 +1,23 @@
 // Unit tests of the console's own logic in node (no browser): the command-line splitter, deep
-// links, and the xterm adapter's byte paths and flow control against a scripted terminal.
+// links, messages, the container picker's choices, and the package's xterm addon
+// (www/src/xterm-adapter.ts, shipped as `kube-exec-wasm/xterm`): its byte paths and flow control
+// against a scripted terminal.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadTs } from './load-ts.mjs';
 
 const { splitCommand, joinCommand, CommandSyntaxError } = await loadTs('command.ts');
 const { parseDeepLink, urlWithoutToken, deepLink } = await loadTs('settings.ts');
-const { attachTerminal } = await loadTs('xterm-adapter.ts');
+const { ExecAddon } = await loadTs('xterm-adapter.ts');
 const { describeError, describeExit } = await loadTs('messages.ts');
+const { containerChoices } = await loadTs('containers.ts');
+
+/** The addon loaded the way xterm's `term.loadAddon` does it: `activate(term)`. */
+function attachTerminal(term, session, options) {
+  const addon = new ExecAddon(session, options);
+  term.loadAddon(addon);
+  return addon;
+}
 
 test('the command field splits like a shell', () => {
   const cases = [
@@ -47,7 +57,7 @@ test('deep links: fields, command once or repeated, tty, token ignored', () => {
   assert.equal(d.tokenStripped, true);
   assert.equal(JSON.stringify(d).includes('secret'), false);
   assert.equal(d.settings.namespace, 'default');
-  assert.equal(d.settings.command, 'sh');
+  assert.equal(d.settings.command, '', 'no command: a shell (openShell)');
   assert.equal(d.settings.tty, true);
 
   d = parseDeepLink('?pod=p&tty=maybe&mode=attach');
@@ -79,12 +89,65 @@ test('messages: exit codes and error codes in words', () => {
   assert.match(describeError({ code: 'Forbidden' }, t).title, /may not open a terminal/);
   assert.match(describeError({ code: 'ConnectionLost' }, t).title, /Connection lost/);
   assert.match(describeError(new Error('weird'), t).title, /Error: weird/);
+  const required = describeError({ code: 'ContainerRequired', containers: ['proxy', 'app'], hint: 'name one' }, t);
+  assert.equal(required.title, 'Pod "p" has several containers: choose one of "proxy", "app" in Container.');
+  assert.equal(required.hint, 'name one');
+  assert.equal(describeError({ code: 'NoShell', tried: ['bash', 'sh'] }, t).title, 'No shell in the container: tried "bash", "sh".');
+  assert.equal(
+    describeError({ code: 'NotFound', containers: ['a', 'b'] }, { ...t, container: 'zzz' }).title,
+    'Pod "p" has no container "zzz". Its containers: "a", "b".',
+  );
+});
+
+test('every error code of the SDK has words in the console, and no other code does', async () => {
+  const { readFileSync } = await import('node:fs');
+  // The codes, from the core's table (src/error.rs `as_str`), plus glue.js's "Internal".
+  const rust = readFileSync(new URL('../../src/error.rs', import.meta.url), 'utf8');
+  const codes = [...rust.matchAll(/ErrorCode::(\w+) => "(\w+)",/g)].map((m) => m[2]);
+  assert.ok(codes.length >= 15 && codes.includes('NoShell') && codes.includes('ContainerRequired'), String(codes));
+  const messages = readFileSync(new URL('../src/messages.ts', import.meta.url), 'utf8');
+  const handled = [...messages.matchAll(/case '(\w+)':/g)].map((m) => m[1]);
+  assert.deepEqual([...handled].sort(), [...codes].sort(), 'messages.ts cases vs the core\'s codes');
+  // And the .d.ts union (src/web/mod.rs) names the same codes, plus "Internal" (glue.js).
+  const ts = readFileSync(new URL('../../src/web/mod.rs', import.meta.url), 'utf8');
+  const union = ts.slice(ts.indexOf('export type ExecErrorCode'), ts.indexOf('export interface ExecError'));
+  const named = [...union.matchAll(/\| "(\w+)"/g)].map((m) => m[1]);
+  assert.deepEqual(named.sort(), [...codes, 'Internal'].sort());
+  const glue = readFileSync(new URL('../../src/web/glue.js', import.meta.url), 'utf8');
+  const invented = [...glue.matchAll(/code: "(\w+)"/g)].map((m) => m[1]);
+  assert.deepEqual(invented, ['Internal']);
+});
+
+test('container picker: default first, every kind of container, the stopped ones marked', () => {
+  const c = (name, state, reason) => ({ name, image: 'i', state, reason, ready: state === 'running', stdin: false, tty: false });
+  const pod = {
+    name: 'web', namespace: 'ns', phase: 'Running', defaultContainer: 'app',
+    containers: [c('proxy', 'running'), c('app', 'running'), c('metrics', 'waiting', 'CrashLoopBackOff')],
+    initContainers: [c('migrate', 'terminated', 'Completed')],
+    ephemeralContainers: [c('debugger', 'running')],
+  };
+  assert.deepEqual(
+    containerChoices(pod, '').map((x) => [x.value, x.label, x.notRunning]),
+    [
+      ['', 'default (app)', false],
+      ['proxy', 'proxy', false],
+      ['app', 'app', false],
+      ['metrics', 'metrics — not running (CrashLoopBackOff)', true],
+      ['migrate', 'migrate (init) — not running (Completed)', true],
+      ['debugger', 'debugger (ephemeral)', false],
+    ],
+  );
+  // Unknown pod: only the default, and a chosen container is kept.
+  assert.deepEqual(containerChoices(null, 'x').map((x) => x.value), ['', 'x']);
 });
 
 // ---- the adapter, against a scripted terminal ------------------------------------------------
 
 class FakeTerm {
   cols = 80;
+  loadAddon(addon) {
+    addon.activate(this);
+  }
   rows = 24;
   options = {};
   writes = []; // { data, cb }
@@ -234,4 +297,18 @@ test('adapter line mode: local echo and editing, Enter sends the line, Ctrl-D en
   assert.equal(new TextDecoder().decode(new Uint8Array(bytes(s.stdinChunks))), 'héllo\npart');
   assert.equal(s.closedStdin, 1);
   h.dispose();
+});
+
+test('addon: dispose() before activate settles drained; line mode restores convertEol', async () => {
+  const s = fakeSession();
+  const addon = new ExecAddon(s);
+  addon.dispose();
+  await addon.drained; // resolves without a terminal
+  const term = new FakeTerm();
+  term.options.convertEol = false;
+  const h = attachTerminal(term, fakeSession(), { lineMode: true });
+  assert.equal(term.options.convertEol, true);
+  h.dispose();
+  assert.equal(term.options.convertEol, false);
+  h.dispose(); // idempotent
 });
