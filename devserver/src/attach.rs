@@ -156,7 +156,7 @@ pub async fn run(
                     }
                 }
                 Some(Event::ResizeEof) => {}
-                Some(Event::Fatal(code, why)) => return Ending::Close(code, why),
+                Some(Event::End(ending)) => return ending,
                 Some(Event::Gone) | None => return Ending::Gone,
             },
             changed = exited.changed() => {

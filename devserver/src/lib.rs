@@ -69,6 +69,21 @@ pub struct Args {
     /// Add the bench pod (bulk/small/echo produced in-server).
     #[arg(long)]
     pub bench: bool,
+    /// Cut a session's connection when no data frame has come from the client for this many
+    /// seconds (like a load balancer's idle limit; an empty stdin frame counts). Default: off.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub idle_timeout: Option<Duration>,
+}
+
+/// A positive number of seconds (fractions allowed), as a `Duration`.
+fn parse_seconds(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !(secs > 0.0 && secs <= 1e9) {
+        return Err(format!("{s:?}: must be more than 0 seconds"));
+    }
+    Ok(Duration::from_secs_f64(secs))
 }
 
 fn random_token() -> String {
@@ -144,6 +159,7 @@ pub async fn run(args: Args) -> Result<(), String> {
         pods,
         www: args.www.clone(),
         hub: Arc::new(attach::Hub::default()),
+        idle_timeout: args.idle_timeout,
     });
     // The first stdout line is the contract with scripts/lib.sh.
     {
@@ -175,6 +191,12 @@ pub async fn run(args: Args) -> Result<(), String> {
     );
     if let Some(path) = &args.write_kubeconfig {
         log!("kubeconfig written to {}", path.display());
+    }
+    if let Some(idle) = args.idle_timeout {
+        log!(
+            "sessions without a data frame from the client for {:?} are cut",
+            idle
+        );
     }
     if scheme == "http" {
         log!("plain http: kubectl sends no bearer token over http; use --tls for kubectl");

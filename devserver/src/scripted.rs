@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 async fn until_gone(events: &mut mpsc::Receiver<Event>) -> Ending {
     loop {
         match events.recv().await {
-            Some(Event::Fatal(code, why)) => return Ending::Close(code, why),
+            Some(Event::End(ending)) => return ending,
             Some(Event::Gone) | None => return Ending::Gone,
             Some(_) => {}
         }
@@ -172,7 +172,7 @@ pub async fn bench(
                     }
                 }
                 Some(Event::StdinEof) => return Ending::Status(Outcome::Success),
-                Some(Event::Fatal(code, why)) => return Ending::Close(code, why),
+                Some(Event::End(ending)) => return ending,
                 Some(Event::Gone) | None => return Ending::Gone,
                 Some(_) => {}
             }

@@ -16,6 +16,7 @@ use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 pub type Body = Full<Bytes>;
@@ -33,6 +34,8 @@ pub struct Ctx {
     pub pods: Pods,
     pub www: Option<PathBuf>,
     pub hub: Arc<Hub>,
+    /// `--idle-timeout`: cut a session after this long without a data frame from the client.
+    pub idle_timeout: Option<Duration>,
 }
 
 macro_rules! log {
@@ -483,6 +486,7 @@ async fn stream(
         streams.tty
     );
     let hub = ctx.hub.clone();
+    let idle = ctx.idle_timeout;
     tokio::spawn(async move {
         let upgraded = match on_upgrade.await {
             Ok(u) => u,
@@ -494,6 +498,7 @@ async fn stream(
         let ending = session::run(
             TokioIo::new(upgraded),
             proto,
+            idle,
             move |conn, events| async move {
                 if !container.running {
                     conn.ready(streams).await;
@@ -531,6 +536,9 @@ async fn stream(
             Ending::Close(code, why) => format!("closed {code} ({why})"),
             Ending::Gone => "client left".into(),
             Ending::Drop => "connection dropped (fault)".into(),
+            Ending::Idle(after) => {
+                format!("idle timeout (no data from the client for {after:?}), connection cut")
+            }
         };
         log!("{label} end: {how}");
     });

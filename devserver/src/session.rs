@@ -41,8 +41,8 @@ pub enum Event {
     ResizeEof,
     /// The client closed or the socket failed.
     Gone,
-    /// A protocol violation: close with this code and tear down.
-    Fatal(u16, &'static str),
+    /// End the session this way: a protocol violation (close with a code) or the idle timeout.
+    End(Ending),
 }
 
 /// How a backend ended the session.
@@ -56,6 +56,9 @@ pub enum Ending {
     Gone,
     /// Cut the TCP connection without a close frame (after what is queued is flushed).
     Drop,
+    /// No data frame from the client for this long (`--idle-timeout`): cut the connection, as a
+    /// load balancer does.
+    Idle(Duration),
 }
 
 /// What the writer task sends.
@@ -161,7 +164,7 @@ impl<R: Unpin> AsyncWrite for ReaderIo<R> {
 }
 
 /// Runs a session on an upgraded socket: `backend` gets the send side and the client's events.
-pub async fn run<S, F, Fut>(io: S, proto: Subprotocol, backend: F) -> Ending
+pub async fn run<S, F, Fut>(io: S, proto: Subprotocol, idle: Option<Duration>, backend: F) -> Ending
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
     F: FnOnce(Conn, mpsc::Receiver<Event>) -> Fut,
@@ -184,7 +187,7 @@ where
     let (tx, rx) = mpsc::channel::<Out>(16);
     let mut writer = tokio::spawn(write_loop(write, rx, control));
     let (ev_tx, ev_rx) = mpsc::channel::<Event>(64);
-    let mut reader = tokio::spawn(read_loop(ws, proto, ev_tx));
+    let mut reader = tokio::spawn(read_loop(ws, proto, idle, ev_tx));
     let conn = Conn { proto, tx };
     let ending = backend(conn.clone(), ev_rx).await;
     match &ending {
@@ -195,7 +198,7 @@ where
         Ending::Close(code, reason) => {
             conn.close(*code, reason).await;
         }
-        Ending::Gone | Ending::Drop => {}
+        Ending::Gone | Ending::Drop | Ending::Idle(_) => {}
     }
     let mut reader_done = false;
     if matches!(ending, Ending::Gone) {
@@ -213,7 +216,7 @@ where
     {
         writer.abort();
     }
-    if !reader_done && !matches!(ending, Ending::Drop) {
+    if !reader_done && !matches!(ending, Ending::Drop | Ending::Idle(_)) {
         // Wait briefly for the client's close reply, so the close handshake completes.
         let _ = tokio::time::timeout(Duration::from_secs(2), &mut reader).await;
     }
@@ -275,27 +278,53 @@ async fn write_loop<W: AsyncWrite + Unpin>(
     let _ = result;
 }
 
-async fn read_loop<S>(mut stream: WebSocketStream<S>, proto: Subprotocol, tx: mpsc::Sender<Event>)
-where
+async fn read_loop<S>(
+    mut stream: WebSocketStream<S>,
+    proto: Subprotocol,
+    idle: Option<Duration>,
+    tx: mpsc::Sender<Event>,
+) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let mut gone_sent = false;
+    // `--idle-timeout`: the time by which the next data frame must have come.
+    let mut deadline = idle.map(|d| tokio::time::Instant::now() + d);
     loop {
-        let msg = match stream.next().await {
+        let next = match deadline {
+            Some(at) => match tokio::time::timeout_at(at, stream.next()).await {
+                Ok(next) => next,
+                Err(_) => {
+                    let _ = tx
+                        .send(Event::End(Ending::Idle(idle.unwrap_or_default())))
+                        .await;
+                    return;
+                }
+            },
+            None => stream.next().await,
+        };
+        let msg = match next {
             Some(Ok(m)) => m,
             Some(Err(WsError::Capacity(_))) => {
-                let _ = tx.send(Event::Fatal(1009, "message too big")).await;
+                let _ = tx
+                    .send(Event::End(Ending::Close(1009, "message too big")))
+                    .await;
                 return;
             }
             // The TCP connection ended without a close frame: the client is simply gone.
             Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => break,
             Some(Err(WsError::Protocol(e))) => {
                 crate::server::log!("websocket protocol error from the client: {e}");
-                let _ = tx.send(Event::Fatal(1002, "protocol error")).await;
+                let _ = tx
+                    .send(Event::End(Ending::Close(1002, "protocol error")))
+                    .await;
                 return;
             }
             Some(Err(_)) | None => break,
         };
+        if let (Some(d), Message::Binary(_) | Message::Text(_)) = (idle, &msg) {
+            // Any data message counts, even an empty stdin frame (a keepalive).
+            deadline = Some(tokio::time::Instant::now() + d);
+        }
         let data: &[u8] = match &msg {
             Message::Binary(b) => b,
             Message::Text(t) => t.as_bytes(),
@@ -334,7 +363,7 @@ where
             } => Event::ResizeEof,
             Inbound::Close { .. } => continue,
             Inbound::Fatal(why) => {
-                let _ = tx.send(Event::Fatal(1002, why)).await;
+                let _ = tx.send(Event::End(Ending::Close(1002, why))).await;
                 return;
             }
         };
@@ -376,7 +405,7 @@ pub fn forward_events(
                     }
                 }
                 Some(Event::ResizeEof) => resize_open = false,
-                Some(Event::Fatal(code, why)) => break Ending::Close(code, why),
+                Some(Event::End(ending)) => break ending,
                 Some(Event::Gone) | None => break Ending::Gone,
             }
         };

@@ -497,3 +497,31 @@ pub const ALL_PROTOCOLS: [&str; 5] = [
     "channel.k8s.io",
     "base64.channel.k8s.io",
 ];
+
+/// Pids of live processes (zombies have an empty cmdline) whose command line contains `needle`
+/// as one of its arguments.
+pub fn procs_with_arg(needle: &str) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| c.split(|&b| b == 0).any(|a| a == needle.as_bytes()))
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+/// A `sleep` duration no other test uses, so that its processes can be found in /proc.
+pub fn unique_sleep() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(1);
+    format!(
+        "{}.{:05}{:04}",
+        1000 + std::process::id() % 9000,
+        std::process::id() % 100000,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
