@@ -10,6 +10,7 @@ pub mod exec;
 pub mod files;
 pub mod pods;
 pub mod process;
+pub mod reaper;
 pub mod scripted;
 pub mod server;
 pub mod session;
@@ -27,6 +28,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+
+/// The environment variable that may hold the token (instead of `--token`, which every local
+/// user can read in the process list). Never passed on to the processes the server starts.
+pub const TOKEN_ENV: &str = "KEW_DEVSERVER_TOKEN";
 
 /// Command line (README.md, CONTRACTS.md "devserver CLI contract").
 #[derive(Debug, Parser)]
@@ -212,7 +217,7 @@ pub async fn run(args: Args) -> Result<(), String> {
             _ = term.recv() => {}
             _ = tokio::signal::ctrl_c() => {}
         }
-        process::kill_all();
+        // Every process's reaper gets SIGTERM as its parent-death signal and kills its tree.
         std::process::exit(0);
     });
     loop {
@@ -225,10 +230,13 @@ pub async fn run(args: Args) -> Result<(), String> {
             }
         };
         let _ = stream.set_nodelay(true);
+        // The session watches this socket for the peer hanging up while it does not read; it
+        // stays open as long as the connection (hyper's upgraded socket owns the stream).
+        let socket = session::PeerSocket::new(Some(std::os::fd::AsRawFd::as_raw_fd(&stream)));
         let ctx = ctx.clone();
         let acceptor = acceptor.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |req| server::handle(req, ctx.clone(), peer));
+            let service = service_fn(move |req| server::handle(req, ctx.clone(), peer, socket));
             let mut builder = http1::Builder::new();
             builder
                 .timer(TokioTimer::new())

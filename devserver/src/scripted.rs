@@ -167,7 +167,7 @@ pub async fn bench(
         ["echo"] => loop {
             match events.recv().await {
                 Some(Event::Stdin(b)) => {
-                    if !conn.data(wire::STDOUT, &b).await {
+                    if !conn.data(wire::STDOUT, &b.bytes).await {
                         return Ending::Gone;
                     }
                 }

@@ -3,7 +3,7 @@
 
 use crate::attach::Hub;
 use crate::pods::{Behavior, Pod, Pods};
-use crate::session::{self, Ending, Streams};
+use crate::session::{self, Ending, PeerSocket, Streams};
 use crate::status::{self, Outcome};
 use crate::wire::{self, OfferedToken, Subprotocol};
 use crate::{api, files};
@@ -140,10 +140,11 @@ pub async fn handle(
     req: Request<Incoming>,
     ctx: Arc<Ctx>,
     peer: SocketAddr,
+    socket: PeerSocket,
 ) -> Result<Response<Body>, std::convert::Infallible> {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let resp = route(req, &ctx, peer).await;
+    let resp = route(req, &ctx, peer, socket).await;
     if resp.status() != StatusCode::SWITCHING_PROTOCOLS {
         log!("{method} {path} -> {}", resp.status().as_u16());
     }
@@ -159,7 +160,12 @@ fn is_api_path(path: &str) -> bool {
         || path.starts_with("/.devserver/")
 }
 
-async fn route(req: Request<Incoming>, ctx: &Ctx, peer: SocketAddr) -> Response<Body> {
+async fn route(
+    req: Request<Incoming>,
+    ctx: &Ctx,
+    peer: SocketAddr,
+    socket: PeerSocket,
+) -> Response<Body> {
     let path = req.uri().path().to_string();
     let req_origin = origin(req.headers()).map(str::to_string);
     if !is_api_path(&path) && path != "/healthz" && path != "/livez" && path != "/readyz" {
@@ -193,7 +199,7 @@ async fn route(req: Request<Incoming>, ctx: &Ctx, peer: SocketAddr) -> Response<
             None => json(StatusCode::METHOD_NOT_ALLOWED, status::method_not_allowed()),
         }
     } else {
-        api(req, ctx).await
+        api(req, ctx, socket).await
     };
     if let Some(o) = &req_origin {
         if resp.status() != StatusCode::SWITCHING_PROTOCOLS {
@@ -224,7 +230,7 @@ fn token_endpoint(req: &Request<Incoming>, ctx: &Ctx, peer: SocketAddr) -> Respo
     )
 }
 
-async fn api(mut req: Request<Incoming>, ctx: &Ctx) -> Response<Body> {
+async fn api(mut req: Request<Incoming>, ctx: &Ctx, socket: PeerSocket) -> Response<Body> {
     let path = req.uri().path().to_string();
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     // Public endpoints, as on a cluster (system:public-info-viewer).
@@ -287,7 +293,7 @@ async fn api(mut req: Request<Incoming>, ctx: &Ctx) -> Response<Body> {
                 Kind::Attach
             };
             let (ns, name) = (ns.to_string(), name.to_string());
-            stream(&mut req, ctx, &ns, &name, kind, offer.protocols).await
+            stream(&mut req, ctx, socket, &ns, &name, kind, offer.protocols).await
         }
         ["api", "v1", "namespaces", _, "pods", _, "portforward"] => json(
             StatusCode::BAD_REQUEST,
@@ -359,6 +365,7 @@ fn query_bool(q: &[(String, String)], name: &str) -> bool {
 async fn stream(
     req: &mut Request<Incoming>,
     ctx: &Ctx,
+    socket: PeerSocket,
     ns: &str,
     name: &str,
     kind: Kind,
@@ -497,6 +504,7 @@ async fn stream(
         };
         let ending = session::run(
             TokioIo::new(upgraded),
+            socket,
             proto,
             idle,
             move |conn, events| async move {

@@ -224,6 +224,8 @@ pub fn decode_inbound(proto: Subprotocol, msg: &[u8]) -> Inbound {
 pub const OP_TEXT: u8 = 0x1;
 pub const OP_BINARY: u8 = 0x2;
 pub const OP_CLOSE: u8 = 0x8;
+pub const OP_PING: u8 = 0x9;
+pub const OP_PONG: u8 = 0xA;
 /// The longest WebSocket frame header the server writes.
 pub const MAX_HEADER: usize = 10;
 
@@ -271,6 +273,31 @@ pub fn encode(proto: Subprotocol, channel: u8, payload: &[u8]) -> Bytes {
         b.put_slice(payload);
         b.freeze()
     }
+}
+
+/// Splits bytes holding whole server frames (unmasked) into frames; a trailing partial frame
+/// comes last, as it is.
+pub fn split_frames(mut data: &[u8]) -> impl Iterator<Item = &[u8]> {
+    std::iter::from_fn(move || {
+        if data.is_empty() {
+            return None;
+        }
+        let len = match data.get(1).map(|b| b & 0x7f) {
+            Some(n @ 0..=125) => Some(2 + usize::from(n)),
+            Some(126) => data
+                .get(2..4)
+                .map(|b| 4 + usize::from(u16::from_be_bytes([b[0], b[1]]))),
+            Some(_) => data.get(2..10).and_then(|b| {
+                let n = u64::from_be_bytes(b.try_into().ok()?);
+                usize::try_from(n).ok()?.checked_add(10)
+            }),
+            None => None,
+        };
+        let end = len.unwrap_or(data.len()).min(data.len());
+        let (frame, rest) = data.split_at(end);
+        data = rest;
+        Some(frame)
+    })
 }
 
 /// A close frame with `code` and `reason`.
@@ -407,6 +434,21 @@ mod tests {
             }
         );
         assert_eq!(decode_inbound(V4Base64, b"0Zm9vCg"), Inbound::Ignore);
+    }
+
+    #[test]
+    fn frames_are_split_at_their_lengths() {
+        let pong = frame(OP_PONG, b"abc");
+        let close = close_frame(1000, "");
+        let long = frame(OP_BINARY, &[7; 300]);
+        let all = [&pong[..], &close[..], &long[..], &[0x8a][..]].concat();
+        let parts: Vec<&[u8]> = split_frames(&all).collect();
+        assert_eq!(parts, [&pong[..], &close[..], &long[..], &[0x8a][..]]);
+        assert_eq!(
+            split_frames(&[0x8a, 5, 1]).collect::<Vec<_>>(),
+            [&[0x8a, 5, 1][..]]
+        );
+        assert_eq!(split_frames(&[]).count(), 0);
     }
 
     #[test]

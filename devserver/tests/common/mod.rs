@@ -29,6 +29,8 @@ pub async fn eventually(tries: u32, step: Duration, mut cond: impl FnMut() -> bo
 
 pub struct Server {
     child: Child,
+    /// Started under a wrapper (e.g. strace): the server is the wrapper's child.
+    wrapped: bool,
     /// e.g. `127.0.0.1:43121`
     pub addr: String,
     /// e.g. `http://127.0.0.1:43121`
@@ -44,9 +46,21 @@ impl Server {
 
     /// Starts the server with exactly `args` (plus `--listen 127.0.0.1:0`).
     pub fn start_raw(args: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kube-exec-devserver"))
-            .arg("--listen")
-            .arg("127.0.0.1:0")
+        Server::start_under(&[], &[&["--listen", "127.0.0.1:0"], args].concat())
+    }
+
+    /// Starts `wrapper... devserver args...` (e.g. under strace), with the test token.
+    pub fn start_under(wrapper: &[&str], args: &[&str]) -> Server {
+        let bin = env!("CARGO_BIN_EXE_kube-exec-devserver");
+        let mut cmd = match wrapper.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(bin);
+                c
+            }
+            None => Command::new(bin),
+        };
+        let mut child = cmd
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -70,6 +84,7 @@ impl Server {
         });
         Server {
             child,
+            wrapped: !wrapper.is_empty(),
             addr,
             url,
             log,
@@ -80,8 +95,16 @@ impl Server {
         self.log.lock().unwrap().join("\n")
     }
 
+    /// The server's pid (under a wrapper: the wrapper's child).
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        if !self.wrapped {
+            return self.child.id();
+        }
+        let id = self.child.id();
+        std::fs::read_to_string(format!("/proc/{id}/task/{id}/children"))
+            .ok()
+            .and_then(|c| c.split_whitespace().next()?.parse().ok())
+            .unwrap_or(id)
     }
 
     /// SIGKILL: the server gets no chance to clean up.
@@ -96,12 +119,13 @@ impl Drop for Server {
         // SIGTERM first: the server kills the process groups it started, then exits. (Only
         // while it has not been reaped, so the pid is still ours.)
         if matches!(self.child.try_wait(), Ok(None)) {
-            // SAFETY: kill(2) on our own, unreaped child's pid.
+            // SAFETY: kill(2) on our own, unreaped child's pid (or the wrapper's child, while
+            // the wrapper waits for it).
             unsafe {
-                libc::kill(self.child.id() as i32, libc::SIGTERM);
+                libc::kill(self.pid() as i32, libc::SIGTERM);
             }
         }
-        for _ in 0..50 {
+        for _ in 0..100 {
             if matches!(self.child.try_wait(), Ok(Some(_))) {
                 break;
             }
@@ -524,4 +548,52 @@ pub fn unique_sleep() -> String {
         std::process::id() % 100000,
         N.fetch_add(1, Ordering::Relaxed)
     )
+}
+
+/// Open file descriptors of a process.
+pub fn fd_count(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// A `/proc/PID/status` field in KiB (`VmRSS`, `VmHWM`).
+pub fn status_kib(pid: u32, field: &str) -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    text.lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// SIGKILLs leftovers a failed test would otherwise leave running.
+pub fn kill_leftovers(markers: &[&str]) {
+    for m in markers {
+        for pid in procs_with_arg(m) {
+            // SAFETY: kill(2); the pid was just found running our marker.
+            unsafe {
+                libc::kill(pid as i32, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+/// Writes stdin frames of `size` bytes until a write has not completed for `stall`, i.e. the
+/// server stopped reading (or `cap` bytes were sent); returns the bytes sent.
+pub async fn flood_stdin<S: AsyncRead + AsyncWrite + Unpin>(
+    ws: &mut WebSocketStream<S>,
+    protocol: &str,
+    size: usize,
+    cap: usize,
+    stall: Duration,
+) -> usize {
+    let payload = vec![b'x'; size];
+    let mut sent = 0;
+    while sent < cap {
+        match tokio::time::timeout(stall, ws.send(frame(protocol, 0, &payload))).await {
+            Ok(Ok(())) => sent += size,
+            Ok(Err(_)) | Err(_) => break,
+        }
+    }
+    sent
 }
