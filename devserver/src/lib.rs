@@ -74,6 +74,10 @@ pub struct Args {
     /// Add the bench pod (bulk/small/echo produced in-server).
     #[arg(long)]
     pub bench: bool,
+    /// Connections held at once (sessions included); more are answered 429 (the health
+    /// endpoints still 200). Default: what the file-descriptor limit allows.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: Option<u32>,
     /// Cut a session's connection when no data frame has come from the client for this many
     /// seconds (like a load balancer's idle limit; an empty stdin frame counts). Default: off.
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
@@ -91,6 +95,43 @@ fn parse_seconds(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// File descriptors kept aside for the listener, the runtime and files.
+const RESERVED_FDS: u64 = 64;
+/// At most this many descriptors per connection: the socket, and for an exec on pipes stdin,
+/// stdout, stderr and the child's pidfd (a PTY needs fewer).
+const FDS_PER_CONNECTION: u64 = 6;
+
+/// The default `--max-connections` for a soft fd limit.
+fn default_max_connections(nofile: u64) -> usize {
+    (nofile.saturating_sub(RESERVED_FDS) / FDS_PER_CONNECTION).clamp(1, 16384) as usize
+}
+
+/// Something a connection can be served over: TCP, or TLS over TCP.
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin> Io for T {}
+
+/// The TLS handshake if there is one; `None` (logged) if it fails.
+async fn handshake(
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+) -> Option<Box<dyn Io>> {
+    let Some(acceptor) = acceptor else {
+        return Some(Box::new(stream));
+    };
+    match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => Some(Box::new(tls)),
+        Ok(Err(e)) => {
+            log!("tls handshake with {peer} failed: {e}");
+            None
+        }
+        Err(_) => {
+            log!("tls handshake with {peer} timed out");
+            None
+        }
+    }
+}
+
 fn random_token() -> String {
     use base64::Engine as _;
     let bytes: [u8; 32] = rand::random();
@@ -99,6 +140,18 @@ fn random_token() -> String {
 
 /// Starts the server and serves until the process is stopped.
 pub async fn run(args: Args) -> Result<(), String> {
+    // Raise the soft fd limit to the hard one first (programs started get the old one back).
+    let (old_nofile, nofile) = match process::raise_fd_limit() {
+        Ok(limits) => limits,
+        Err(e) => {
+            log!("cannot raise the file-descriptor limit: {e}");
+            (1024, 1024)
+        }
+    };
+    let connections = server::Connections::new(match args.max_connections {
+        Some(n) => n as usize,
+        None => default_max_connections(nofile),
+    });
     let configs = match &args.pods {
         Some(path) => pods::load(path)?,
         None => pods::builtin(),
@@ -203,6 +256,15 @@ pub async fn run(args: Args) -> Result<(), String> {
             idle
         );
     }
+    log!(
+        "file-descriptor limit {nofile}{}; up to {} connections",
+        if old_nofile < nofile {
+            format!(" (raised from {old_nofile})")
+        } else {
+            String::new()
+        },
+        connections.max()
+    );
     if scheme == "http" {
         log!("plain http: kubectl sends no bearer token over http; use --tls for kubectl");
     }
@@ -220,6 +282,7 @@ pub async fn run(args: Args) -> Result<(), String> {
         // Every process's reaper gets SIGTERM as its parent-death signal and kills its tree.
         std::process::exit(0);
     });
+    let mut refusing = false;
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(x) => x,
@@ -230,45 +293,61 @@ pub async fn run(args: Args) -> Result<(), String> {
             }
         };
         let _ = stream.set_nodelay(true);
+        let mut builder = http1::Builder::new();
+        builder.timer(TokioTimer::new());
+        let Some(slot) = connections.take() else {
+            // Over the limit: a quick 429 (health checks still pass), or nothing at all when
+            // even the refusals are too many.
+            let Some(refusal) = connections.take_refusal() else {
+                continue;
+            };
+            if !refusing {
+                log!(
+                    "{} connections open: refusing more with 429 until some close",
+                    connections.max()
+                );
+            }
+            refusing = true;
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Some(io) = handshake(stream, peer, acceptor).await else {
+                    return;
+                };
+                builder
+                    .keep_alive(false)
+                    .header_read_timeout(Duration::from_secs(5));
+                let service = service_fn(|req| async move {
+                    Ok::<_, std::convert::Infallible>(server::over_capacity(&req))
+                });
+                let _ = tokio::time::timeout(
+                    Duration::from_secs(10),
+                    builder.serve_connection(TokioIo::new(io), service),
+                )
+                .await;
+                drop(refusal);
+            });
+            continue;
+        };
+        refusing = false;
         // The session watches this socket for the peer hanging up while it does not read; it
         // stays open as long as the connection (hyper's upgraded socket owns the stream).
-        let socket = session::PeerSocket::new(Some(std::os::fd::AsRawFd::as_raw_fd(&stream)));
+        let client = server::Client {
+            addr: peer,
+            socket: session::PeerSocket::new(Some(std::os::fd::AsRawFd::as_raw_fd(&stream))),
+            slot,
+        };
         let ctx = ctx.clone();
         let acceptor = acceptor.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |req| server::handle(req, ctx.clone(), peer, socket));
-            let mut builder = http1::Builder::new();
-            builder
-                .timer(TokioTimer::new())
-                .header_read_timeout(Duration::from_secs(30));
-            let result = match acceptor {
-                Some(acceptor) => {
-                    match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
-                        .await
-                    {
-                        Ok(Ok(tls_stream)) => {
-                            builder
-                                .serve_connection(TokioIo::new(tls_stream), service)
-                                .with_upgrades()
-                                .await
-                        }
-                        Ok(Err(e)) => {
-                            log!("tls handshake with {peer} failed: {e}");
-                            return;
-                        }
-                        Err(_) => {
-                            log!("tls handshake with {peer} timed out");
-                            return;
-                        }
-                    }
-                }
-                None => {
-                    builder
-                        .serve_connection(TokioIo::new(stream), service)
-                        .with_upgrades()
-                        .await
-                }
+            let Some(io) = handshake(stream, peer, acceptor).await else {
+                return;
             };
+            let service = service_fn(move |req| server::handle(req, ctx.clone(), client.clone()));
+            builder.header_read_timeout(Duration::from_secs(30));
+            let result = builder
+                .serve_connection(TokioIo::new(io), service)
+                .with_upgrades()
+                .await;
             if let Err(e) = result {
                 if !e.is_incomplete_message() {
                     log!("connection from {peer}: {e}");

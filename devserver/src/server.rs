@@ -15,6 +15,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
@@ -36,6 +37,84 @@ pub struct Ctx {
     pub hub: Arc<Hub>,
     /// `--idle-timeout`: cut a session after this long without a data frame from the client.
     pub idle_timeout: Option<Duration>,
+}
+
+/// The connections the server holds, against `--max-connections`.
+pub struct Connections {
+    open: AtomicUsize,
+    max: usize,
+    /// Connections over the limit being answered 429 right now (bounded too).
+    refusing: AtomicUsize,
+}
+
+/// Connections over the limit that may be answered at once; beyond, they are closed unanswered.
+const MAX_REFUSING: usize = 64;
+
+impl Connections {
+    pub fn new(max: usize) -> Arc<Connections> {
+        Arc::new(Connections {
+            open: AtomicUsize::new(0),
+            max,
+            refusing: AtomicUsize::new(0),
+        })
+    }
+
+    pub fn max(&self) -> usize {
+        self.max
+    }
+
+    /// A place for one more connection, if there is room.
+    pub fn take(self: &Arc<Self>) -> Option<Arc<Slot>> {
+        Self::claim(&self.open, self.max).then(|| Arc::new(Slot(self.clone(), false)))
+    }
+
+    /// A place for answering one connection over the limit (429), if there is room.
+    pub fn take_refusal(self: &Arc<Self>) -> Option<Slot> {
+        Self::claim(&self.refusing, MAX_REFUSING).then(|| Slot(self.clone(), true))
+    }
+
+    fn claim(counter: &AtomicUsize, max: usize) -> bool {
+        counter
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .is_ok()
+    }
+}
+
+/// One connection's place, given back when the connection and any session on it are done.
+pub struct Slot(Arc<Connections>, bool);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let counter = if self.1 {
+            &self.0.refusing
+        } else {
+            &self.0.open
+        };
+        counter.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// One client connection, as the handlers see it.
+#[derive(Clone)]
+pub struct Client {
+    pub addr: SocketAddr,
+    /// The TCP socket, for the session to watch for hang-ups.
+    pub socket: PeerSocket,
+    /// Held by the connection and by a session on it.
+    pub slot: Arc<Slot>,
+}
+
+/// The answer on a connection over the limit: the health endpoints as usual, anything else 429.
+pub fn over_capacity(req: &Request<Incoming>) -> Response<Body> {
+    if matches!(req.uri().path(), "/healthz" | "/livez" | "/readyz") {
+        return response(StatusCode::OK, "text/plain; charset=utf-8", "ok");
+    }
+    let mut r = json(StatusCode::TOO_MANY_REQUESTS, status::too_many_requests());
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    r
 }
 
 macro_rules! log {
@@ -139,12 +218,11 @@ fn is_loopback_host(host: &str) -> bool {
 pub async fn handle(
     req: Request<Incoming>,
     ctx: Arc<Ctx>,
-    peer: SocketAddr,
-    socket: PeerSocket,
+    client: Client,
 ) -> Result<Response<Body>, std::convert::Infallible> {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let resp = route(req, &ctx, peer, socket).await;
+    let resp = route(req, &ctx, client).await;
     if resp.status() != StatusCode::SWITCHING_PROTOCOLS {
         log!("{method} {path} -> {}", resp.status().as_u16());
     }
@@ -160,12 +238,7 @@ fn is_api_path(path: &str) -> bool {
         || path.starts_with("/.devserver/")
 }
 
-async fn route(
-    req: Request<Incoming>,
-    ctx: &Ctx,
-    peer: SocketAddr,
-    socket: PeerSocket,
-) -> Response<Body> {
+async fn route(req: Request<Incoming>, ctx: &Ctx, client: Client) -> Response<Body> {
     let path = req.uri().path().to_string();
     let req_origin = origin(req.headers()).map(str::to_string);
     if !is_api_path(&path) && path != "/healthz" && path != "/livez" && path != "/readyz" {
@@ -178,7 +251,7 @@ async fn route(
         };
     }
     if path == "/.devserver/token" {
-        return token_endpoint(&req, ctx, peer);
+        return token_endpoint(&req, ctx, client.addr);
     }
     // The Origin allow-list applies to every API request, upgrades included. Requests without
     // an Origin (kubectl, curl) are not from a browser page and pass.
@@ -199,7 +272,7 @@ async fn route(
             None => json(StatusCode::METHOD_NOT_ALLOWED, status::method_not_allowed()),
         }
     } else {
-        api(req, ctx, socket).await
+        api(req, ctx, client).await
     };
     if let Some(o) = &req_origin {
         if resp.status() != StatusCode::SWITCHING_PROTOCOLS {
@@ -230,7 +303,7 @@ fn token_endpoint(req: &Request<Incoming>, ctx: &Ctx, peer: SocketAddr) -> Respo
     )
 }
 
-async fn api(mut req: Request<Incoming>, ctx: &Ctx, socket: PeerSocket) -> Response<Body> {
+async fn api(mut req: Request<Incoming>, ctx: &Ctx, client: Client) -> Response<Body> {
     let path = req.uri().path().to_string();
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     // Public endpoints, as on a cluster (system:public-info-viewer).
@@ -293,7 +366,7 @@ async fn api(mut req: Request<Incoming>, ctx: &Ctx, socket: PeerSocket) -> Respo
                 Kind::Attach
             };
             let (ns, name) = (ns.to_string(), name.to_string());
-            stream(&mut req, ctx, socket, &ns, &name, kind, offer.protocols).await
+            stream(&mut req, ctx, client, &ns, &name, kind, offer.protocols).await
         }
         ["api", "v1", "namespaces", _, "pods", _, "portforward"] => json(
             StatusCode::BAD_REQUEST,
@@ -365,7 +438,7 @@ fn query_bool(q: &[(String, String)], name: &str) -> bool {
 async fn stream(
     req: &mut Request<Incoming>,
     ctx: &Ctx,
-    socket: PeerSocket,
+    client: Client,
     ns: &str,
     name: &str,
     kind: Kind,
@@ -504,7 +577,7 @@ async fn stream(
         };
         let ending = session::run(
             TokioIo::new(upgraded),
-            socket,
+            client.socket,
             proto,
             idle,
             move |conn, events| async move {
@@ -549,6 +622,8 @@ async fn stream(
             }
         };
         log!("{label} end: {how}");
+        // The connection's place is free once the session is done.
+        drop(client);
     });
     let mut resp = response(StatusCode::SWITCHING_PROTOCOLS, "", Bytes::new());
     let h = resp.headers_mut();

@@ -579,3 +579,89 @@ async fn no_signal_goes_to_a_process_after_it_was_reaped() {
     );
     assert_eq!(signals_after_reaping(&events), Vec::<String>::new());
 }
+
+#[tokio::test]
+async fn the_fd_limit_is_raised_and_hundreds_of_sessions_get_their_exit_codes() {
+    let (_, hard) = fd_limits(std::process::id());
+    if hard < 2048 {
+        eprintln!("SKIP: the hard fd limit here is {hard}: nothing to raise to");
+        return;
+    }
+    // Started with a soft limit of 256, as many shells set 1024.
+    let server = Server::start_with_fd_limit(256, &[]);
+    let (ok, errors) = concurrent_exit_codes(&server, 300).await;
+    assert_eq!(
+        ok,
+        300,
+        "{} errors, e.g. {:?}",
+        errors.len(),
+        errors.first()
+    );
+    let (soft, max) = fd_limits(server.pid());
+    assert_eq!(soft, max, "the soft fd limit was raised to the hard one");
+    // The processes it starts get the usual limit back.
+    let mut ws = open(
+        &server,
+        &exec_path("demo", &["sh", "-c", "ulimit -n"], "stdout=1"),
+        P,
+    )
+    .await;
+    let t = collect(&mut ws, P, T).await;
+    assert_eq!(t.stdout_str(), "256\n");
+}
+
+#[tokio::test]
+async fn connections_over_the_limit_get_a_clear_429_and_health_checks_pass() {
+    let server = Server::start(&["--max-connections", "4"]);
+    let idle: Vec<tokio::net::TcpStream> = {
+        let mut v = Vec::new();
+        for _ in 0..4 {
+            v.push(tokio::net::TcpStream::connect(&server.addr).await.unwrap());
+        }
+        v
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let r = http(&server, "GET", "/api", &[bearer(TOKEN)]).await;
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert_eq!(r.header("retry-after"), Some("1"));
+    assert_eq!(r.json()["reason"], "TooManyRequests");
+    assert_eq!(r.json()["code"], 429);
+    let r = http(&server, "GET", "/healthz", &[]).await;
+    assert_eq!((r.status, r.text().as_str()), (200, "ok"));
+    // A session holds its connection's place until it ends.
+    drop(idle);
+    let freed = async {
+        for _ in 0..50 {
+            if http(&server, "GET", "/api", &[bearer(TOKEN)]).await.status == 200 {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
+    };
+    assert!(freed.await, "places were not given back");
+    let mut sessions = Vec::new();
+    for _ in 0..4 {
+        sessions.push(open(&server, &exec_path("demo", &["sleep", "30"], "stdout=1"), P).await);
+    }
+    let r = upgrade(
+        &server,
+        &exec_path("demo", &["true"], "stdout=1"),
+        &[P],
+        &[bearer(TOKEN)],
+    )
+    .await
+    .refused();
+    assert_eq!(r.status, 429);
+    drop(sessions);
+    let mut back = false;
+    for _ in 0..50 {
+        if http(&server, "GET", "/api", &[bearer(TOKEN)]).await.status == 200 {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(back, "sessions did not give their places back");
+    assert!(server.log_text().contains("refusing more with 429"));
+}

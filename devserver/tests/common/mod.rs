@@ -49,8 +49,18 @@ impl Server {
         Server::start_under(&[], &[&["--listen", "127.0.0.1:0"], args].concat())
     }
 
-    /// Starts `wrapper... devserver args...` (e.g. under strace), with the test token.
+    /// Starts `wrapper... devserver args...` (e.g. under strace).
     pub fn start_under(wrapper: &[&str], args: &[&str]) -> Server {
+        Server::spawn(wrapper, args, None)
+    }
+
+    /// Starts the server (with the test token) with its soft fd limit lowered to `nofile`.
+    pub fn start_with_fd_limit(nofile: u64, args: &[&str]) -> Server {
+        let args = [&["--listen", "127.0.0.1:0", "--token", TOKEN], args].concat();
+        Server::spawn(&[], &args, Some(nofile))
+    }
+
+    fn spawn(wrapper: &[&str], args: &[&str], nofile: Option<u64>) -> Server {
         let bin = env!("CARGO_BIN_EXE_kube-exec-devserver");
         let mut cmd = match wrapper.split_first() {
             Some((first, rest)) => {
@@ -60,12 +70,24 @@ impl Server {
             }
             None => Command::new(bin),
         };
-        let mut child = cmd
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start devserver");
+        cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+        if let Some(soft) = nofile {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: getrlimit/setrlimit are async-signal-safe; nothing is allocated.
+            unsafe {
+                cmd.pre_exec(move || {
+                    let mut l = libc::rlimit {
+                        rlim_cur: 0,
+                        rlim_max: 0,
+                    };
+                    libc::getrlimit(libc::RLIMIT_NOFILE, &mut l);
+                    l.rlim_cur = soft.min(l.rlim_max);
+                    libc::setrlimit(libc::RLIMIT_NOFILE, &l);
+                    Ok(())
+                });
+            }
+        }
+        let mut child = cmd.spawn().expect("start devserver");
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
         let first = lines.next().expect("a first line").expect("utf-8");
@@ -596,4 +618,60 @@ pub async fn flood_stdin<S: AsyncRead + AsyncWrite + Unpin>(
         }
     }
     sent
+}
+
+/// The soft and hard "Max open files" of a process.
+pub fn fd_limits(pid: u32) -> (u64, u64) {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap_or_default();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap_or("");
+    let mut n = line.split_whitespace().filter_map(|w| {
+        w.parse::<u64>()
+            .ok()
+            .or((w == "unlimited").then_some(u64::MAX))
+    });
+    (n.next().unwrap_or(0), n.next().unwrap_or(0))
+}
+
+/// `count` concurrent sessions `sh -c 'exit N'` (N = i % 256); how many got their own code.
+pub async fn concurrent_exit_codes(server: &Server, count: u32) -> (u32, Vec<String>) {
+    let mut tasks = Vec::new();
+    for i in 0..count {
+        let addr = server.addr.clone();
+        tasks.push(tokio::spawn(async move {
+            let n = i % 256;
+            let proto = "v5.channel.k8s.io";
+            let path = exec_path("demo", &["sh", "-c", &format!("exit {n}")], "stdout=1");
+            let s = TcpStream::connect(&addr).await.map_err(|e| e.to_string())?;
+            let mut ws = match upgrade_on(s, &addr, &path, &[proto], &[bearer(TOKEN)]).await {
+                Handshake::Upgraded { ws, .. } => ws,
+                Handshake::Refused(r) => return Err(format!("{} {}", r.status, r.text())),
+            };
+            let t = collect(&mut ws, proto, Duration::from_secs(60)).await;
+            let got = if t.error_str() == r#"{"metadata":{},"status":"Success"}"# {
+                Some(0)
+            } else {
+                serde_json::from_slice::<serde_json::Value>(&t.error)
+                    .ok()
+                    .and_then(|st| st["details"]["causes"][0]["message"].as_str()?.parse().ok())
+            };
+            if got == Some(n) {
+                Ok(())
+            } else {
+                Err(format!("exit {n}: got {:?}", t.error_str()))
+            }
+        }));
+    }
+    let mut ok = 0;
+    let mut errors = Vec::new();
+    for t in tasks {
+        match t.await {
+            Ok(Ok(())) => ok += 1,
+            Ok(Err(e)) => errors.push(e),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    (ok, errors)
 }
