@@ -44,9 +44,14 @@ pub struct Args {
     /// Address to listen on (port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// Bearer token clients must present (default: random, never logged).
-    #[arg(long)]
+    /// Bearer token clients must present (default: random, never logged). Command lines are
+    /// visible to every local user (ps, /proc): prefer --token-file or KEW_DEVSERVER_TOKEN.
+    #[arg(long, conflicts_with = "token_file")]
     pub token: Option<String>,
+    /// Read the token from this file (surrounding whitespace ignored). Without --token and
+    /// --token-file, the environment variable KEW_DEVSERVER_TOKEN is used if set.
+    #[arg(long, value_name = "PATH")]
+    pub token_file: Option<PathBuf>,
     /// Serve static files from this directory on the same origin.
     #[arg(long)]
     pub www: Option<PathBuf>,
@@ -68,6 +73,10 @@ pub struct Args {
     /// Another Origin allowed to call the API (repeatable; '*' allows any).
     #[arg(long = "allow-origin")]
     pub allow_origin: Vec<String>,
+    /// Another Host name to serve --www files for (repeatable); by default only loopback
+    /// names and the listen address, so that DNS rebinding cannot read them.
+    #[arg(long = "allow-host", value_name = "NAME")]
+    pub allow_host: Vec<String>,
     /// Add the fault-injection pods (fault-*).
     #[arg(long)]
     pub faults: bool,
@@ -132,6 +141,37 @@ async fn handshake(
     }
 }
 
+/// The token and where it came from: `--token`, `--token-file`, `KEW_DEVSERVER_TOKEN`, or random.
+fn token(args: &Args) -> Result<(String, &'static str), String> {
+    let (token, from) = if let Some(t) = &args.token {
+        (t.clone(), "from --token")
+    } else if let Some(path) = &args.token_file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("--token-file {}: {e}", path.display()))?;
+        (text.trim().to_string(), "from --token-file")
+    } else if let Some(t) = std::env::var_os(TOKEN_ENV) {
+        let t = t
+            .into_string()
+            .map_err(|_| format!("{TOKEN_ENV} is not UTF-8"))?;
+        (t.trim().to_string(), "from KEW_DEVSERVER_TOKEN")
+    } else {
+        return Ok((
+            random_token(),
+            "random (GET /.devserver/token from loopback, or the kubeconfig)",
+        ));
+    };
+    if token.is_empty() {
+        return Err(format!("the token ({}) must not be empty", &from[5..]));
+    }
+    if token.chars().any(|c| !c.is_ascii_graphic()) {
+        return Err(format!(
+            "the token ({}) must be visible ASCII without spaces",
+            &from[5..]
+        ));
+    }
+    Ok((token, from))
+}
+
 fn random_token() -> String {
     use base64::Engine as _;
     let bytes: [u8; 32] = rand::random();
@@ -157,11 +197,7 @@ pub async fn run(args: Args) -> Result<(), String> {
         None => pods::builtin(),
     };
     let pods = pods::build(configs, args.faults, args.bench)?;
-    let token = match &args.token {
-        Some(t) if t.is_empty() => return Err("--token must not be empty".into()),
-        Some(t) => t.clone(),
-        None => random_token(),
-    };
+    let (token, token_from) = token(&args)?;
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(c), Some(k)) => Some(tls::load(c, k)?),
         _ if args.tls => Some(tls::generate()?),
@@ -214,6 +250,12 @@ pub async fn run(args: Args) -> Result<(), String> {
         own_origins,
         allowed_origins: args.allow_origin.clone(),
         allow_any_origin,
+        allowed_hosts: args
+            .allow_host
+            .iter()
+            .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
+            .collect(),
+        listen_ip: (!local.ip().is_unspecified()).then(|| local.ip()),
         pods,
         www: args.www.clone(),
         hub: Arc::new(attach::Hub::default()),
@@ -229,11 +271,7 @@ pub async fn run(args: Args) -> Result<(), String> {
     log!(
         "{} pods; token: {}; origins allowed: own{}{}{}",
         ctx.pods.len(),
-        if args.token.is_some() {
-            "from --token"
-        } else {
-            "random (GET /.devserver/token from loopback, or the kubeconfig)"
-        },
+        token_from,
         if allow_any_origin { ", any" } else { "" },
         if args.allow_origin.iter().any(|o| o != "*") {
             ", "

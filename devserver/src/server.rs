@@ -32,6 +32,10 @@ pub struct Ctx {
     /// `--allow-origin` values.
     pub allowed_origins: Vec<String>,
     pub allow_any_origin: bool,
+    /// `--allow-host` names (lower case), besides the loopback names and the listen address.
+    pub allowed_hosts: Vec<String>,
+    /// The address listened on, when it is a specific one.
+    pub listen_ip: Option<std::net::IpAddr>,
     pub pods: Pods,
     pub www: Option<PathBuf>,
     pub hub: Arc<Hub>,
@@ -117,10 +121,42 @@ pub fn over_capacity(req: &Request<Incoming>) -> Response<Body> {
     r
 }
 
+/// One log line on stderr, `[devserver] ` first. Every line goes through [`escape_log`], so no
+/// client-supplied text in it (a path, an argv, a header) can start a line of its own or send
+/// escape sequences to a terminal.
 macro_rules! log {
-    ($($t:tt)*) => { eprintln!("[devserver] {}", format_args!($($t)*)) };
+    ($($t:tt)*) => { $crate::server::log_line(format_args!($($t)*)) };
 }
 pub(crate) use log;
+
+pub fn log_line(args: std::fmt::Arguments<'_>) {
+    eprintln!("[devserver] {}", escape_log(&args.to_string()));
+}
+
+/// Control characters (C0, DEL, C1) and the invisible characters that move or reorder text
+/// (bidi controls, line separators, zero-width marks) as `\n`, `\t`, `\r` or `\u{..}`.
+pub fn escape_log(s: &str) -> std::borrow::Cow<'_, str> {
+    fn needs_escape(c: char) -> bool {
+        c.is_control()
+            || matches!(c,
+                '\u{061c}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{206f}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}')
+    }
+    if !s.chars().any(needs_escape) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if needs_escape(c) => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
 
 pub fn response(code: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Response<Body> {
     let mut r = Response::new(Full::new(body.into()));
@@ -143,12 +179,44 @@ fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     h.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// Origin of the request, if any (`None` for kubectl and other non-browser clients).
-fn origin(h: &HeaderMap) -> Option<&str> {
-    header_str(h, header::ORIGIN)
+/// Origin of the request, if any (`None` for kubectl and other non-browser clients). `Err` for
+/// an Origin that is not visible ASCII, or more than one: refused, never taken as absent.
+fn origin(h: &HeaderMap) -> Result<Option<&str>, ()> {
+    let mut values = h.get_all(header::ORIGIN).iter();
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(());
+    }
+    match first.to_str() {
+        Ok(o) if o.bytes().all(|b| b.is_ascii_graphic()) => Ok(Some(o)),
+        _ => Err(()),
+    }
+}
+
+/// The host name of a `Host` header value (no port, no brackets, lower case, no final dot).
+fn host_name(host: &str) -> String {
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    };
+    name.trim_end_matches('.').to_ascii_lowercase()
 }
 
 impl Ctx {
+    /// A `Host` the server answers to for static files: a loopback name or address, the
+    /// address it listens on, or an `--allow-host` name. Other names may point here through
+    /// DNS rebinding: a page on such a name must not read the `--www` tree.
+    fn serves_host(&self, host: &str) -> bool {
+        let name = host_name(host);
+        if let Ok(ip) = name.parse::<std::net::IpAddr>() {
+            let ip = ip.to_canonical();
+            return ip.is_loopback() || self.listen_ip.is_some_and(|l| l.to_canonical() == ip);
+        }
+        name == "localhost" || name.ends_with(".localhost") || self.allowed_hosts.contains(&name)
+    }
+
     fn is_own_origin(&self, origin: &str) -> bool {
         self.own_origins.iter().any(|o| o == origin)
     }
@@ -203,15 +271,13 @@ fn add_cors(r: &mut Response<Body>, origin: &str) {
     );
 }
 
+/// A loopback `Host`: `localhost`, or a loopback address (IPv4-mapped ones included).
 fn is_loopback_host(host: &str) -> bool {
-    let name = match host.strip_prefix('[') {
-        Some(rest) => rest.split(']').next().unwrap_or(""),
-        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
-    };
+    let name = host_name(host);
     name == "localhost"
         || name
             .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+            .is_ok_and(|ip| ip.to_canonical().is_loopback())
 }
 
 /// Entry point for every HTTP request.
@@ -240,9 +306,27 @@ fn is_api_path(path: &str) -> bool {
 
 async fn route(req: Request<Incoming>, ctx: &Ctx, client: Client) -> Response<Body> {
     let path = req.uri().path().to_string();
-    let req_origin = origin(req.headers()).map(str::to_string);
+    let Ok(req_origin) = origin(req.headers()).map(|o| o.map(str::to_string)) else {
+        log!("refused a request with an Origin that is not visible ASCII, or several");
+        return json(
+            StatusCode::FORBIDDEN,
+            status::forbidden("the Origin header is not a valid origin".into()),
+        );
+    };
     if !is_api_path(&path) && path != "/healthz" && path != "/livez" && path != "/readyz" {
+        let host = header_str(req.headers(), header::HOST).unwrap_or("");
         return match (&ctx.www, req.method()) {
+            (Some(_), _) if !ctx.serves_host(host) => {
+                log!("refused static files for Host {host}");
+                json(
+                    StatusCode::FORBIDDEN,
+                    status::forbidden(format!(
+                        "host {:?} is not served by kube-exec-devserver (start it with --allow-host {})",
+                        host_name(host),
+                        host_name(host)
+                    )),
+                )
+            }
             (Some(root), &Method::GET | &Method::HEAD) => {
                 files::serve(root, &path, req.method() == Method::HEAD).await
             }
@@ -284,11 +368,12 @@ async fn route(req: Request<Incoming>, ctx: &Ctx, client: Client) -> Response<Bo
 
 fn token_endpoint(req: &Request<Incoming>, ctx: &Ctx, peer: SocketAddr) -> Response<Body> {
     let host_ok = header_str(req.headers(), header::HOST).is_some_and(is_loopback_host);
-    let origin_ok = origin(req.headers()).is_none_or(|o| ctx.is_own_origin(o));
+    let origin_ok = origin(req.headers()).is_ok_and(|o| o.is_none_or(|o| ctx.is_own_origin(o)));
     if req.method() != Method::GET {
         return json(StatusCode::METHOD_NOT_ALLOWED, status::method_not_allowed());
     }
-    if !peer.ip().is_loopback() || !host_ok || !origin_ok {
+    // Listening on [::], an IPv4 client shows as ::ffff:127.0.0.1.
+    if !peer.ip().to_canonical().is_loopback() || !host_ok || !origin_ok {
         return json(
             StatusCode::FORBIDDEN,
             status::forbidden(
@@ -366,7 +451,7 @@ async fn api(mut req: Request<Incoming>, ctx: &Ctx, client: Client) -> Response<
                 Kind::Attach
             };
             let (ns, name) = (ns.to_string(), name.to_string());
-            stream(&mut req, ctx, client, &ns, &name, kind, offer.protocols).await
+            stream(&mut req, ctx, client, &ns, &name, kind, &offer).await
         }
         ["api", "v1", "namespaces", _, "pods", _, "portforward"] => json(
             StatusCode::BAD_REQUEST,
@@ -442,7 +527,7 @@ async fn stream(
     ns: &str,
     name: &str,
     kind: Kind,
-    offered: Vec<String>,
+    offer: &wire::Offer,
 ) -> Response<Body> {
     let Some(pod) = ctx.pods.get(ns, name) else {
         return json(StatusCode::NOT_FOUND, status::not_found("pods", name));
@@ -523,9 +608,13 @@ async fn stream(
         };
         return json(StatusCode::BAD_REQUEST, status::bad_request(message.into()));
     }
-    let Ok(proto) = wire::negotiate(&offered) else {
+    let Ok(proto) = wire::negotiate(&offer.protocols) else {
         // golang.org/x/net/websocket refuses an unsupported offer with an empty 403.
-        log!("no supported subprotocol in {offered:?}");
+        if offer.held_token() {
+            log!("no supported subprotocol offered (the offer held a bearer-token entry, so it is not shown)");
+        } else {
+            log!("no supported subprotocol in {:?}", offer.protocols);
+        }
         return response(StatusCode::FORBIDDEN, "", Bytes::new());
     };
     let key = match header_str(req.headers(), header::SEC_WEBSOCKET_KEY) {
@@ -665,7 +754,11 @@ mod tests {
         assert!(is_loopback_host("127.0.0.1:8080"));
         assert!(is_loopback_host("localhost"));
         assert!(is_loopback_host("[::1]:80"));
+        assert!(is_loopback_host("[::ffff:127.0.0.1]:80"));
+        assert!(is_loopback_host("LocalHost.:80"));
         assert!(!is_loopback_host("evil.example:8080"));
         assert!(!is_loopback_host("10.0.0.1"));
+        assert!(!is_loopback_host("[::ffff:10.0.0.1]:80"));
+        assert!(!is_loopback_host("127.0.0.1.nip.io"));
     }
 }

@@ -39,28 +39,35 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts the server with `--token TOKEN` plus `args`.
+    /// Starts the server with the token TOKEN (through `KEW_DEVSERVER_TOKEN`, not argv) and
+    /// `args`.
     pub fn start(args: &[&str]) -> Server {
-        Server::start_raw(&[&["--token", TOKEN], args].concat())
+        let args = [&["--listen", "127.0.0.1:0"], args].concat();
+        Server::spawn(&[], &args, Some(TOKEN), None)
     }
 
-    /// Starts the server with exactly `args` (plus `--listen 127.0.0.1:0`).
+    /// Starts the server with exactly `args` (plus `--listen 127.0.0.1:0`), no token given.
     pub fn start_raw(args: &[&str]) -> Server {
-        Server::start_under(&[], &[&["--listen", "127.0.0.1:0"], args].concat())
+        Server::spawn(
+            &[],
+            &[&["--listen", "127.0.0.1:0"], args].concat(),
+            None,
+            None,
+        )
     }
 
-    /// Starts `wrapper... devserver args...` (e.g. under strace).
+    /// Starts `wrapper... devserver args...` (e.g. under strace), with the test token.
     pub fn start_under(wrapper: &[&str], args: &[&str]) -> Server {
-        Server::spawn(wrapper, args, None)
+        Server::spawn(wrapper, args, Some(TOKEN), None)
     }
 
     /// Starts the server (with the test token) with its soft fd limit lowered to `nofile`.
     pub fn start_with_fd_limit(nofile: u64, args: &[&str]) -> Server {
-        let args = [&["--listen", "127.0.0.1:0", "--token", TOKEN], args].concat();
-        Server::spawn(&[], &args, Some(nofile))
+        let args = [&["--listen", "127.0.0.1:0"], args].concat();
+        Server::spawn(&[], &args, Some(TOKEN), Some(nofile))
     }
 
-    fn spawn(wrapper: &[&str], args: &[&str], nofile: Option<u64>) -> Server {
+    fn spawn(wrapper: &[&str], args: &[&str], token: Option<&str>, nofile: Option<u64>) -> Server {
         let bin = env!("CARGO_BIN_EXE_kube-exec-devserver");
         let mut cmd = match wrapper.split_first() {
             Some((first, rest)) => {
@@ -71,6 +78,10 @@ impl Server {
             None => Command::new(bin),
         };
         cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+        match token {
+            Some(t) => cmd.env("KEW_DEVSERVER_TOKEN", t),
+            None => cmd.env_remove("KEW_DEVSERVER_TOKEN"),
+        };
         if let Some(soft) = nofile {
             use std::os::unix::process::CommandExt;
             // SAFETY: getrlimit/setrlimit are async-signal-safe; nothing is allocated.
