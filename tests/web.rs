@@ -34,6 +34,17 @@ fn hanging_server() -> &'static str {
     }
 }
 
+/// A devserver started with `--idle-timeout 1`: a session without a client data frame for
+/// 1 s is cut, as by a load balancer's idle limit.
+fn idle_server() -> &'static str {
+    match option_env!("KEW_TEST_IDLE_SERVER") {
+        Some(s) => s,
+        None => {
+            panic!("KEW_TEST_IDLE_SERVER must be set when building the tests (50-sdk-browser.sh)")
+        }
+    }
+}
+
 fn token() -> &'static str {
     match option_env!("KEW_TEST_TOKEN") {
         Some(s) => s,
@@ -1473,4 +1484,61 @@ async fn record_stop_ends_the_recording_not_the_session() {
 
 fn get_status_success(status: &JsValue) -> bool {
     get(status, "success").as_bool().unwrap()
+}
+
+// ---- keepalive ---------------------------------------------------------------------------
+
+/// exec on the `--idle-timeout 1` devserver.
+fn idle_opts(argv: &[&str], keepalive: Option<u32>) -> JsValue {
+    let o = with(opts("demo", argv), "server", idle_server());
+    if let Some(ms) = keepalive {
+        set(&o, "keepalive", ms);
+    }
+    o
+}
+
+#[wasm_bindgen_test]
+async fn keepalive_keeps_a_quiet_session_through_an_idle_limit() {
+    let quiet = ["sh", "-c", "sleep 2.5; echo survived"];
+    // Off: the server's idle limit (1 s) cuts the quiet session; the SDK says so.
+    let d = run(&idle_opts(&quiet, Some(0))).await;
+    assert_eq!(d.failure(), "ConnectionLost");
+    assert_eq!(d.out(), "");
+    // On (every 300 ms of outgoing silence): the same session lives to its end. No stdin was
+    // requested: the keepalive is not a stdin frame.
+    for offer in [V5, V4, V4_B64, V1_B64] {
+        let d = run(&protocols(idle_opts(&quiet, Some(300)), &[offer])).await;
+        assert_eq!(d.out(), "survived\n", "{offer}");
+        assert!(d.success(), "{offer}");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn keepalive_after_stdin_is_closed_and_without_noise_on_stdin() {
+    // stdin requested, written, then closed (v5 CLOSE); the keepalive goes on afterwards and
+    // adds nothing to what the process reads.
+    let o = with(
+        idle_opts(&["sh", "-c", "od -c; sleep 2.5; echo after-eof"], Some(300)),
+        "stdin",
+        true,
+    );
+    let s = open(&o).await;
+    let w = Writer::new(&get(&s, "stdin"));
+    w.write("ab").await.unwrap();
+    sleep(1500).await; // several keepalives while stdin is open
+    w.close().await.unwrap();
+    let d = drain(&s).await;
+    assert_eq!(d.out(), "0000000   a   b\n0000002\nafter-eof\n");
+    assert!(d.success());
+}
+
+async fn sleep(ms: i32) {
+    let p = Promise::new(&mut |resolve, _| {
+        call(
+            &js_sys::global(),
+            "setTimeout",
+            &[resolve.into(), JsValue::from(ms)],
+        );
+    });
+    let _ = JsFuture::from(p).await;
 }

@@ -47,7 +47,7 @@ log "type-checking (tsc, the package's .d.ts) and building (vite) the app"
 (cd "$work/app" && npx --no-install tsc --noEmit -p . && npx --no-install vite build --logLevel warn --outDir dist)
 
 token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
-start_devserver consumer --allow-origin '*' --token "$token"
+KEW_DEVSERVER_TOKEN=$token start_devserver consumer --allow-origin '*'
 printf '{"server": "%s", "token": "%s"}\n' "$DEVSERVER_URL" "$token" >"$work/app/dist/config.json"
 python3 -c '
 import http.server, socketserver, sys
