@@ -113,6 +113,10 @@ test('every error code of the SDK has words in the console, and no other code do
   const union = ts.slice(ts.indexOf('export type ExecErrorCode'), ts.indexOf('export interface ExecError'));
   const named = [...union.matchAll(/\| "(\w+)"/g)].map((m) => m[1]);
   assert.deepEqual(named.sort(), [...codes, 'Internal'].sort());
+  // The package's README has a row for each.
+  const readme = readFileSync(new URL('../../npm/README.md', import.meta.url), 'utf8');
+  const rows = [...readme.matchAll(/^\| `(\w+)` \|/gm)].map((m) => m[1]).filter((c) => /^[A-Z]/.test(c));
+  assert.deepEqual(rows.sort(), [...codes, 'Internal'].sort(), 'npm/README.md error table');
   const glue = readFileSync(new URL('../../src/web/glue.js', import.meta.url), 'utf8');
   const invented = [...glue.matchAll(/code: "(\w+)"/g)].map((m) => m[1]);
   assert.deepEqual(invented, ['Internal']);
