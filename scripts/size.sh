@@ -8,10 +8,16 @@ cd "$ROOT"
 dir=${1:-pkg}
 
 # Budget, gzipped (-9), wasm + all JS (glue + snippets). The issue's aim is 30 KiB; the package
-# is about 55.7 KiB (57,046 B at 20:10: wasm ~50.6 KiB gz, the core's URL/JSON/base64/status
-# code, std's fmt for the panic hook and Display, and the glue; JS ~6.3 KiB minified), so the
-# budget sits just above that, to catch regressions rather than to claim the aim.
-BUDGET_GZ=${KEW_SIZE_BUDGET_GZ:-58000}
+# was 57,046 B at 20:10 (wasm ~50.6 KiB gz, the core's URL/JSON/base64/status code, std's fmt for
+# the panic hook and Display, and the glue; JS ~6.3 KiB minified), with the budget just above that,
+# to catch regressions rather than to claim the aim. The console toolkit (issue 11) made it
+# 65,287 B (+8,241 B): getPod (the pod reader, the JS object) ~1.7 KiB, openShell ~1.4 KiB, the
+# preflight's container diagnosis (ContainerRequired, not running) ~0.6 KiB, record ~0.3 KiB of wasm
+# and glue.js's Recorder ~0.45 KiB, and the rest (two error codes with hints, the keepalive's
+# restart, `connect` shared by exec and openShell, the option kinds) ~3.8 KiB; the budget moved
+# by the same 8,300 B, keeping its ~1 KiB of headroom. The xterm addon (pkg/xterm.js) is printed
+# but not counted: only `import "kube-exec-wasm/xterm"` loads it.
+BUDGET_GZ=${KEW_SIZE_BUDGET_GZ:-66300}
 
 [ -f "$dir/kube_exec_wasm_bg.wasm" ] || { log "no $dir/kube_exec_wasm_bg.wasm: run scripts/build-pkg.sh" >&2; exit 1; }
 gz() { gzip -9 -c "$@" | wc -c; }
@@ -26,6 +32,10 @@ printf '%-28s %9d %9d\n' "kube_exec_wasm_bg.wasm" "$wasm_raw" "$wasm_gz"
 printf '%-28s %9d %9d\n' "JS (glue + snippets)" "$js_raw" "$js_gz"
 printf '%-28s %9d %9d   budget %d gz (%s KiB)\n' "total" $((wasm_raw + js_raw)) "$total_gz" "$BUDGET_GZ" \
   "$(awk "BEGIN{printf \"%.1f\", $BUDGET_GZ/1024}")"
+if [ -f "$dir/xterm.js" ]; then
+  printf '%-28s %9d %9d   (kube-exec-wasm/xterm, loaded on its own: not in the budget)\n' "xterm.js (the addon)" \
+    "$(raw "$dir/xterm.js")" "$(gz "$dir/xterm.js")"
+fi
 if [ "$total_gz" -gt "$BUDGET_GZ" ]; then
   log "size budget exceeded: $total_gz > $BUDGET_GZ bytes gzipped" >&2
   exit 1

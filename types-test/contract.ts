@@ -4,13 +4,24 @@
 import init, {
   attach,
   exec,
+  getPod,
+  openShell,
+  record,
+  type AsciicastHeader,
   type AttachOptions,
+  type ContainerInfo,
   type ExecError,
   type ExecErrorCode,
   type ExecOptions,
   type ExecSession,
   type ExitStatus,
+  type PodInfo,
+  type PodOptions,
+  type Recording,
+  type ShellOptions,
+  type ShellSession,
 } from "../pkg/kube_exec_wasm";
+import { ExecAddon, type ExecAddonOptions, type ExecAddonStats, type SessionLike } from "../pkg/xterm";
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 function assertType<T extends true>(_: T): void {}
@@ -48,9 +59,46 @@ assertType<
     | "NotOpen"
     | "BufferFull"
     | "Timeout"
+    | "NoShell"
+    | "ContainerRequired"
     | "Internal"
   >
 >(true);
+assertType<Equal<ExecError["containers"], string[] | undefined>>(true);
+assertType<Equal<ExecError["tried"], string[] | undefined>>(true);
+
+// The console toolkit.
+assertType<Equal<ReturnType<typeof openShell>, Promise<ShellSession>>>(true);
+assertType<Equal<Parameters<typeof openShell>[0], ShellOptions>>(true);
+assertType<Equal<ShellSession["session"], ExecSession>>(true);
+assertType<Equal<ShellSession["shell"], string>>(true);
+assertType<Equal<ShellOptions["shells"], string[] | undefined>>(true);
+assertType<Equal<ReturnType<typeof getPod>, Promise<PodInfo>>>(true);
+assertType<Equal<Parameters<typeof getPod>[0], PodOptions>>(true);
+assertType<Equal<PodInfo["defaultContainer"], string | null>>(true);
+assertType<Equal<PodInfo["containers"], ContainerInfo[]>>(true);
+assertType<Equal<ContainerInfo["state"], "running" | "waiting" | "terminated" | "unknown">>(true);
+assertType<Equal<ReturnType<typeof record>, Recording>>(true);
+assertType<Equal<ReturnType<ExecSession["record"]>, Recording>>(true);
+assertType<Equal<Recording["header"], AsciicastHeader>>(true);
+assertType<Equal<ReturnType<Recording["stream"]>, ReadableStream<string>>>(true);
+assertType<Equal<ReturnType<Recording["blob"]>, Blob>>(true);
+assertType<Equal<ExecAddon["stats"], Readonly<ExecAddonStats>>>(true);
+assertType<Equal<ExecAddon["drained"], Promise<void>>>(true);
+// An ExecSession is what the addon takes.
+const asSessionLike = (s: ExecSession): SessionLike => s;
+void asSessionLike;
+
+export async function console_(term: import("@xterm/xterm").Terminal): Promise<string> {
+  const where = { server: "https://k8s.example:6443", namespace: "shop", pod: "web-0", token: "t" };
+  const pod = await getPod(where);
+  const { session, shell } = await openShell({ ...where, container: pod.defaultContainer ?? undefined, shells: ["bash", "ash", "sh"], startGrace: 1000 });
+  const rec = record(session, { input: true, title: "t", env: { SHELL: shell } });
+  const options: ExecAddonOptions = { lineMode: false, highWatermark: 1 << 20 };
+  term.loadAddon(new ExecAddon(session, options));
+  await rec.done;
+  return rec.text();
+}
 assertType<Equal<ExecError["code"], ExecErrorCode>>(true);
 assertType<Equal<ExecError["status"], ExitStatus | undefined>>(true);
 assertType<Equal<ExecError["httpStatus"], number | undefined>>(true);
@@ -161,4 +209,14 @@ export async function wrong(): Promise<void> {
   // @ts-expect-error: not an error code
   const c: ExecErrorCode = "Timedout";
   void c;
+  // @ts-expect-error: openShell takes shells, not a command
+  await openShell({ namespace: "default", pod: "p", command: ["sh"] });
+  // @ts-expect-error: getPod takes no command
+  await getPod({ namespace: "default", pod: "p", command: ["sh"] });
+  // @ts-expect-error: record takes a session
+  record({ stdout: new ReadableStream() });
+  // @ts-expect-error: input is a boolean
+  record(s, { input: "yes" });
+  // @ts-expect-error: the addon takes a session, not options first
+  new ExecAddon({ lineMode: true });
 }

@@ -31,6 +31,8 @@ check "build-pkg.sh (web + bundler, release, npm binaryen wasm-opt)" bash script
 cp -r pkg "$work/pkg"
 cp -r pkg-bundler "$work/pkg-bundler"
 cp -r types-test "$work/types-test"
+# The contract's xterm types come from the console's node_modules (types-test/tsconfig.json).
+mkdir -p "$work/www" && ln -s "$ROOT/www/node_modules" "$work/www/node_modules"
 if bash scripts/size.sh "$work/pkg" | tee "$ARTIFACTS/55-size.txt"; then ok "size within budget"; else not_ok "size budget"; fi
 
 pkg_json_ok() {
@@ -56,11 +58,13 @@ check "no 'any' in the .d.ts files" no_any
 check "tsc --noEmit -p types-test (contract and @ts-expect-error cases)" tsc --noEmit -p "$work/types-test"
 packs() {
   local list; list=$(cd "$work/pkg" && npm pack --dry-run --json 2>/dev/null) || return 1
-  for f in kube_exec_wasm_bg.wasm kube_exec_wasm.js kube_exec_wasm.d.ts snippets/; do
+  for f in kube_exec_wasm_bg.wasm kube_exec_wasm.js kube_exec_wasm.d.ts snippets/ xterm.js xterm.d.ts README.md; do
     grep -q "\"path\": \"$f" <<<"$list" || { echo "npm pack misses $f" >&2; return 1; }
   done
 }
-check "npm pack includes wasm, glue, types, snippets" packs
+check "npm pack includes wasm, glue, types, snippets, the xterm addon, the README" packs
+readme_is_the_packages() { grep -q '^## The entry points' "$work/pkg/README.md" && ! grep -q '^## Layout' "$work/pkg/README.md"; }
+check "pkg/README.md is the package's own README (npm/README.md), not the repository's" readme_is_the_packages
 
 # ---- the release package in Chromium -------------------------------------------------------
 token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -77,7 +81,7 @@ cat >"$work/www/index.html" <<'HTML'
 <script type="module" src="smoke.js"></script>
 HTML
 cat >"$work/www/smoke.js" <<'JS'
-import init, { exec } from "./pkg/kube_exec_wasm.js";
+import init, { exec, getPod, openShell, record } from "./pkg/kube_exec_wasm.js";
 import { server, token } from "./config.js";
 const results = [];
 const check = async (name, f) => {
@@ -114,6 +118,16 @@ await check("fault-drop: exit rejects ConnectionLost", async () => {
   const s = await exec({ ...base, pod: "fault-drop", command: ["x"] });
   eq(await text(s.stdout), "partial\n", "stdout");
   try { await s.exit; throw new Error("resolved"); } catch (e) { eq(e.code, "ConnectionLost", "code"); }
+});
+await check("getPod and openShell under the strict CSP", async () => {
+  eq((await getPod({ ...base, pod: "two" })).defaultContainer, "a", "defaultContainer");
+  const { session, shell } = await openShell({ ...base, shells: ["no-such-shell", "sh"] });
+  eq(shell, "sh", "shell");
+  const rec = record(session);
+  const w = session.stdin.getWriter(); await w.write("exit 6\n");
+  eq((await session.exit).exitCode, 6, "exitCode");
+  await rec.done;
+  if (!rec.text().startsWith('{"version":2,')) throw new Error("not asciicast v2");
 });
 await fetch("/result", { method: "POST", body: JSON.stringify(results) });
 JS

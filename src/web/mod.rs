@@ -32,7 +32,9 @@ pub use session::ExecSession;
 const TS_TYPES: &'static str = r#"
 /** A terminal size in character cells; both between 1 and 65535. */
 export interface TerminalSize {
+  /** Columns. */
   cols: number;
+  /** Rows. */
   rows: number;
 }
 
@@ -40,7 +42,9 @@ export interface TerminalSize {
 export interface ExecOptions {
   /** The API server, e.g. "https://host:6443" or "http://127.0.0.1:8001"; omitted = this page's origin. */
   server?: string;
+  /** The pod's namespace. */
   namespace: string;
+  /** The pod's name. */
   pod: string;
   /**
    * Needed when the pod has more than one container (else the session fails with code
@@ -124,6 +128,7 @@ export type PodOptions = Pick<ExecOptions, "server" | "namespace" | "pod" | "tok
 
 /** A container of a pod: its spec and its status. */
 export interface ContainerInfo {
+  /** The container's name. */
   name: string;
   /** The image of its spec. */
   image: string;
@@ -141,12 +146,17 @@ export interface ContainerInfo {
 
 /** A pod, as {@link getPod} reads it. */
 export interface PodInfo {
+  /** `metadata.name`. */
   name: string;
+  /** `metadata.namespace`. */
   namespace: string;
   /** "Pending", "Running", "Succeeded", "Failed", "Unknown" (or "" if the pod has no status). */
   phase: string;
+  /** `spec.containers`, with their status. */
   containers: ContainerInfo[];
+  /** `spec.initContainers`, with their status. */
   initContainers: ContainerInfo[];
+  /** `spec.ephemeralContainers` (e.g. added by `kubectl debug`), with their status. */
   ephemeralContainers: ContainerInfo[];
   /**
    * The container kubectl picks when none is named: the one the annotation
@@ -171,6 +181,7 @@ export interface RecordOptions {
 
 /** The first line of an asciicast v2 recording. */
 export interface AsciicastHeader {
+  /** The format's version. */
   version: 2;
   /** The terminal's columns when the recording started (80 if no size was known). */
   width: number;
@@ -178,7 +189,9 @@ export interface AsciicastHeader {
   height: number;
   /** Unix time (seconds) of the start. */
   timestamp: number;
+  /** {@link RecordOptions.title}. */
   title?: string;
+  /** {@link RecordOptions.env}. */
   env?: Record<string, string>;
 }
 
@@ -189,6 +202,7 @@ export interface AsciicastHeader {
  * "COLSxROWS").
  */
 export interface Recording {
+  /** The recording's first line. */
   readonly header: AsciicastHeader;
   /** Everything recorded so far, as the text of a `.cast` file. */
   text(): string;
@@ -239,7 +253,9 @@ export type ExecErrorCode =
 
 /** The errors of this package: real `Error`s with a typed `code`. */
 export interface ExecError extends Error {
+  /** Always "ExecError". */
   readonly name: "ExecError";
+  /** What went wrong, as a stable name. */
   readonly code: ExecErrorCode;
   /** What an operator can check (RBAC, proxies, certificates, the container's state). */
   readonly hint: string;
