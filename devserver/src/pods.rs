@@ -453,7 +453,10 @@ mod tests {
         .unwrap();
         assert_eq!(f.pods[0].namespace, "apps");
         assert_eq!(f.pods[0].default_container.as_deref(), Some("main"));
-        assert_eq!(f.pods[0].commands.as_deref(), Some(&["cat".to_string()][..]));
+        assert_eq!(
+            f.pods[0].commands.as_deref(),
+            Some(&["cat".to_string()][..])
+        );
         assert!(f.pods[0].containers[0].running);
         assert!(toml::from_str::<PodsFile>("[[pods]]\nname='x'\nbogus=1\ncontainers=[]").is_err());
     }
