@@ -625,24 +625,14 @@ fn drive(shared: &Shared) {
                     let mut i = shared.borrow_mut();
                     i.phase = Phase::Open;
                     i.protocol = p.name().to_string();
-                    match i.opened.take() {
-                        Some(Opened::Shell {
-                            next,
-                            reject,
-                            grace_ms,
-                        }) => {
-                            // openShell: wait for output, the status, or the grace period.
-                            i.start = Some(StartWait {
-                                deadline: bindings::now_ms() + grace_ms,
-                            });
-                            i.opened = Some(Opened::Shell {
-                                next,
-                                reject,
-                                grace_ms,
-                            });
-                            None
-                        }
-                        other => other,
+                    if let Some(Opened::Shell { grace_ms, .. }) = i.opened {
+                        // openShell: `opened` waits for output, the status, or the grace.
+                        i.start = Some(StartWait {
+                            deadline: bindings::now_ms() + grace_ms,
+                        });
+                        None
+                    } else {
+                        i.opened.take()
                     }
                 };
                 if let Some(Opened::Promise(s)) = opened {

@@ -123,10 +123,11 @@ test('connect to the demo pod, type `echo hello`, see hello', async (t) => {
   await typeLine(page, 'echo hello');
   await waitText(page, /^hello$/m);
   // The README's screenshot: the pod's own working directory, not this machine's /.
-  await typeLine(page, 'clear; pwd; echo "notes of $HOSTNAME" > notes.txt; ls -l');
-  await waitText(page, /notes\.txt$/m);
-  await typeLine(page, 'printf "\\033[1;32m%s\\033[0m\\n" "colours come through as sent"');
-  await waitText(page, /^colours come through as sent$/m);
+  await typeLine(
+    page,
+    'clear; pwd; echo "notes of $HOSTNAME" > notes.txt; ls -l; printf "\\033[1;32m%s\\033[0m\\n" "colours come through as sent"',
+  );
+  await waitText(page, /notes\.txt\ncolours come through as sent\n\S.*[#$]/);
   await page.screenshot({ path: join(ARTIFACTS, 'session.png') });
 });
 
