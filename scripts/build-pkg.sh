@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Builds the npm package of the SDK: pkg/ (wasm-pack --target web) and pkg-bundler/
-# (--target bundler), release profile, wasm-opt from the npm `binaryen` package. Each also
-# holds the xterm.js addon (`kube-exec-wasm/xterm`, compiled from www/src/xterm-adapter.ts)
-# and the package's own README (npm/README.md, written for SDK users).
+# Builds the npm package of the SDK: pkg/ (wasm-bindgen --target web) and pkg-bundler/
+# (--target bundler), release profile, wasm-opt from the npm `binaryen` package. It does what
+# `wasm-pack build` would (cargo build, wasm-bindgen, package.json from Cargo.toml) without
+# wasm-pack, so that running the console needs no wasm-pack (a 200 s install on a fresh machine;
+# the tests use it for `wasm-pack test`). Each package also holds the xterm.js addon
+# (`kube-exec-wasm/xterm`, compiled from www/src/xterm-adapter.ts) and the package's own README
+# (npm/README.md, written for SDK users).
 #   bash scripts/build-pkg.sh            both targets
 #   bash scripts/build-pkg.sh web        only pkg/
 set -euo pipefail
@@ -22,20 +25,34 @@ if [ "$want" != "$have" ]; then
   exit 1
 fi
 
-# Completes wasm-pack's package.json (files incl. snippets, exports, types) and types the raw
-# wasm exports of the .d.ts as `unknown` instead of `any`.
+# Writes package.json (from Cargo.toml's metadata: version, description, license, repository;
+# files incl. snippets, exports, types) and types the raw wasm exports of the .d.ts as `unknown`
+# instead of `any`.
 finish_package() {
+  cargo metadata --no-deps --format-version 1 --manifest-path Cargo.toml >"$1/.metadata.json"
   node - "$1" "$2" <<'JS'
 const fs = require("fs");
 const path = require("path");
 const [dir, target] = process.argv.slice(2);
 const pj = path.join(dir, "package.json");
-const pkg = JSON.parse(fs.readFileSync(pj, "utf8"));
+const meta = JSON.parse(fs.readFileSync(path.join(dir, ".metadata.json"), "utf8"))
+  .packages.find((p) => p.name === "kube-exec-wasm");
+fs.unlinkSync(path.join(dir, ".metadata.json"));
+const pkg = {};
 pkg.name = "kube-exec-wasm";
 pkg.type = "module";
+pkg.description = meta.description;
+pkg.version = meta.version;
+pkg.license = meta.license;
+if (meta.repository) pkg.repository = { type: "git", url: meta.repository };
+const files = fs.readdirSync(dir).filter((f) => /\.(js|d\.ts|wasm)$/.test(f));
+if (fs.existsSync(path.join(dir, "snippets"))) files.push("snippets/");
+pkg.files = files.sort();
 pkg.main = "kube_exec_wasm.js";
-pkg.module = "kube_exec_wasm.js";
 pkg.types = "kube_exec_wasm.d.ts";
+// As wasm-pack marks them: only the snippets (and, for bundlers, the glue) have side effects.
+pkg.sideEffects = target === "bundler" ? ["./kube_exec_wasm.js", "./snippets/*"] : ["./snippets/*"];
+pkg.module = "kube_exec_wasm.js";
 pkg.exports = {
   ".": { types: "./kube_exec_wasm.d.ts", default: "./kube_exec_wasm.js" },
   "./xterm": { types: "./xterm.d.ts", default: "./xterm.js" },
@@ -45,10 +62,6 @@ pkg.exports = {
 // The addon imports only xterm's types: xterm.js is the consumer's, never bundled here.
 pkg.peerDependencies = { "@xterm/xterm": "^5.4.0 || ^6.0.0" };
 pkg.peerDependenciesMeta = { "@xterm/xterm": { optional: true } };
-const files = fs.readdirSync(dir).filter((f) => /\.(js|d\.ts|wasm)$/.test(f));
-if (fs.existsSync(path.join(dir, "snippets"))) files.push("snippets/");
-pkg.files = files.sort();
-if (target === "bundler" && !pkg.sideEffects) pkg.sideEffects = ["./kube_exec_wasm.js", "./snippets/*"];
 pkg.keywords = ["kubernetes", "kubectl", "exec", "attach", "websocket", "wasm", "xterm", "terminal", "asciicast"];
 fs.writeFileSync(pj, JSON.stringify(pkg, null, 2) + "\n");
 // The docs live in the .d.ts; the glue's copies of them are dropped.
@@ -69,6 +82,7 @@ for (const f of fs.readdirSync(dir).filter((f) => f.endsWith(".d.ts"))) {
 JS
 }
 
+target_dir=$(cargo metadata --no-deps --format-version 1 | node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0, "utf8")).target_directory)')
 targets=("${@:-web bundler}")
 # shellcheck disable=SC2206
 targets=(${targets[*]})
@@ -78,13 +92,14 @@ for target in "${targets[@]}"; do
     bundler) out=pkg-bundler ;;
     *) log "unknown target $target" >&2; exit 1 ;;
   esac
-  log "wasm-pack build --release --target $target -> $out/"
+  log "cargo build --release (wasm32) + wasm-bindgen --target $target -> $out/"
   # Built aside and moved into place, so that a concurrent build never leaves half a package.
   tmp="$out-tmp-$$"
   rm -rf "$tmp"
-  wasm-pack --quiet build --release --target "$target" --out-dir "$tmp" --out-name kube_exec_wasm \
-    --no-opt 2>&1 | grep -v '^\[INFO\]' || true
-  [ -f "$tmp/kube_exec_wasm_bg.wasm" ] || { log "wasm-pack produced no $tmp/kube_exec_wasm_bg.wasm" >&2; exit 1; }
+  cargo build --quiet --release --target wasm32-unknown-unknown --lib
+  wasm-bindgen "$target_dir/wasm32-unknown-unknown/release/kube_exec_wasm.wasm" --target "$target" \
+    --out-dir "$tmp" --out-name kube_exec_wasm
+  [ -f "$tmp/kube_exec_wasm_bg.wasm" ] || { log "wasm-bindgen produced no $tmp/kube_exec_wasm_bg.wasm" >&2; exit 1; }
   # wasm-opt by hand (flags from Cargo.toml's wasm-pack metadata), so the binary used is ours.
   flags=$(sed -n 's/^wasm-opt = \[\(.*\)\]/\1/p' Cargo.toml | tr -d '",')
   # shellcheck disable=SC2086

@@ -3,7 +3,8 @@
 # Idempotent: every step checks first and skips what is already there at the right version.
 #   bash scripts/setup.sh         everything the tests need (scripts/test.sh runs this)
 #   bash scripts/setup.sh --run   only what building and serving the console needs
-#                                 (scripts/run.sh): no browsers, drivers, tmux or lint tools
+#                                 (scripts/run.sh): no browsers, drivers, tmux, lint tools or
+#                                 wasm-pack
 set -euo pipefail
 cd "$(dirname "$0")/.."
 run_only=
@@ -45,8 +46,9 @@ if [ -z "$run_only" ]; then
   rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 fi
 
-# wasm-pack and wasm-bindgen-cli, at the versions that work together here.
-if [ "$(wasm-pack --version 2>/dev/null || true)" != "wasm-pack $WASM_PACK_VERSION" ]; then
+# wasm-bindgen-cli builds the package; wasm-pack runs the browser tests (`wasm-pack test`): at
+# the versions that work together here.
+if [ -z "$run_only" ] && [ "$(wasm-pack --version 2>/dev/null || true)" != "wasm-pack $WASM_PACK_VERSION" ]; then
   say "cargo install wasm-pack $WASM_PACK_VERSION"
   cargo install wasm-pack --version "$WASM_PACK_VERSION" --locked --quiet
 fi
