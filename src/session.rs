@@ -933,6 +933,22 @@ impl Session {
         ok
     }
 
+    /// The glue sent something itself at `now_ms` (the stdin fast path,
+    /// [`Session::send_stdin_direct`]): the keepalive waits for `keepalive_ms` of silence from
+    /// then. Saves the glue the immediate `handle_timeout` that a send otherwise asks for.
+    pub fn handle_sent(&mut self, now_ms: f64) {
+        if self.keepalive == Keepalive::Off || !now_ms.is_finite() {
+            return;
+        }
+        if now_ms > self.last_now {
+            self.last_now = now_ms;
+        }
+        let every = self.config.keepalive_ms.unwrap_or_default();
+        self.keepalive = Some(now_ms + every)
+            .filter(|d| d.is_finite())
+            .map_or(Keepalive::Off, Keepalive::At);
+    }
+
     /// Closes stdin alone: the v5 CLOSE signal `[0xFF, 0x00]` (the process sees EOF).
     /// Idempotent. On protocols without half-close, [`ErrorCode::HalfCloseUnsupported`] (the
     /// session goes on). Before open it is queued only if every offered protocol can
@@ -1495,10 +1511,10 @@ mod tests {
         );
         s.handle_timeout(2500.0);
         assert_eq!(transmits(&mut s), vec![bin(b"")]);
-        // The stdin fast path counts as a send too.
+        // The stdin fast path counts as a send too; the glue may tell its time at once.
         assert!(s.send_stdin_direct(3));
         assert_eq!(s.poll_timeout(), Some(2500.0));
-        s.handle_timeout(2600.0);
+        s.handle_sent(2600.0);
         assert_eq!(s.poll_timeout(), Some(3600.0));
         // After the v5 CLOSE of stdin, still an empty message (never a stdin frame).
         s.close_stdin().unwrap();

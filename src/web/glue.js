@@ -58,7 +58,7 @@ export class Output {
 
   push(view) {
     if (this.closed || view.byteLength === 0) return;
-    for (const tap of this.taps) tap(view);
+    if (this.taps.length !== 0) for (let i = 0; i < this.taps.length; i++) this.taps[i](view);
     if (this.cancelled) return;
     const now = performance.now();
     const burst = now - this.last < BURST_GAP_MS;

@@ -540,13 +540,13 @@ fn on_route(shared: &Shared, kind: u32, first: u32, len: u32) -> u32 {
     if kind == 2 {
         // The stdin fast path (glue.js `writeStdin`): may `first` bytes go out now as one
         // frame built in JS? 1 yes (counted as sent), 0 no. Off while a recording wants stdin.
-        let sent = {
-            let mut i = shared.borrow_mut();
-            i.phase != Phase::Ended && !i.record_input && i.core.send_stdin_direct(first as usize)
-        };
+        let mut i = shared.borrow_mut();
+        let sent =
+            i.phase != Phase::Ended && !i.record_input && i.core.send_stdin_direct(first as usize);
         if sent {
-            // The keepalive's wait restarts from this send.
-            arm_timer(shared);
+            // The keepalive's wait restarts from this send (the armed timer, which fires
+            // earlier, re-arms for it: no timer per keystroke).
+            i.core.handle_sent(bindings::now_ms());
         }
         return u32::from(sent);
     }
