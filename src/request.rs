@@ -307,7 +307,7 @@ fn check_path(path: &str) -> Result<(), Error> {
     }) {
         return Err(invalid(format!(
             "server path \"{}\": no query, fragment, backslash or spaces allowed",
-            shorten(&without_query(path))
+            redacted(path)
         )));
     }
     Ok(())
@@ -325,19 +325,24 @@ fn without_query(s: &str) -> String {
     }
 }
 
-/// A URL for a message: shortened, without query and fragment, and any user info
-/// (`user:password@`) replaced.
+/// A URL (or whatever the caller passed as one) for a message: without query and fragment,
+/// without everything up to its last `@` — user info in any shape (`user:pw@h`, `//user:pw@h`,
+/// `https:/user:pw@h`, `https:\\user:pw@h` …), whether or not it parses as a URL — and
+/// shortened. A leading `http(s)://` or `ws(s)://` is kept.
 fn redacted(url: &str) -> String {
-    let url = &without_query(url);
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return shorten(url).replace('@', "%40");
+    let url = without_query(url);
+    let Some(at) = url.rfind('@') else {
+        return shorten(&url);
     };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let shown = match rest[..end].rfind('@') {
-        Some(at) => format!("{scheme}://<redacted>@{}", &rest[at + 1..]),
-        None => url.to_string(),
-    };
-    shorten(&shown)
+    let scheme = ["http://", "https://", "ws://", "wss://"]
+        .into_iter()
+        .find(|s| {
+            url.get(..s.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(s))
+                && s.len() <= at
+        })
+        .map_or("", |s| &url[..s.len()]);
+    shorten(&format!("{scheme}<redacted>@{}", &url[at + 1..]))
 }
 
 /// The host part of a URL (`scheme://host[:port]/...`), without port and IPv6 brackets, as
@@ -537,6 +542,35 @@ mod tests {
             assert_eq!(e.code(), ErrorCode::InvalidOptions, "{bad}");
             assert!(!e.message().contains("s3cr3t"), "{e}");
         }
+        // User info stays out of the message whatever the shape of the string around it.
+        for bad in [
+            "user:s3cr3t@h:6443",
+            "//user:s3cr3t@h",
+            "https:/user:s3cr3t@h",
+            "https:user:s3cr3t@h",
+            "https:\\\\user:s3cr3t@h",
+            "HTTPS://user:s3cr3t@h",
+            "https://user:s3cr3t@h@evil/x y",
+            "ftp://user:s3cr3t@h",
+            "/k8s/user:s3cr3t@h x",
+        ] {
+            for e in [
+                sh("x").websocket_url(Some(bad), PAGE).unwrap_err(),
+                sh("x").pod_url(Some(bad), PAGE).unwrap_err(),
+            ] {
+                assert_eq!(e.code(), ErrorCode::InvalidOptions, "{bad}");
+                let shown = format!("{e} {e:?}");
+                assert!(
+                    !shown.contains("s3cr3t") && !shown.contains("user"),
+                    "{shown}"
+                );
+            }
+        }
+        assert_eq!(
+            redacted("HTTPS://user:s3cr3t@h/p?token=x"),
+            "HTTPS://<redacted>@h/p?\u{2026}"
+        );
+        assert_eq!(redacted("user:s3cr3t@h:6443"), "<redacted>@h:6443");
         let e = sh("x").websocket_url(None, "not an origin").unwrap_err();
         assert_eq!(e.code(), ErrorCode::InvalidOptions);
     }

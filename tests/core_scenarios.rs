@@ -147,7 +147,11 @@ fn a_mebibyte_of_one_byte_writes_before_open() {
         );
         p.open("v5.channel.k8s.io");
         let frames = p.take_sent();
-        assert_eq!(frames.len(), MIB.div_ceil(max_frame), "max frame {max_frame}");
+        assert_eq!(
+            frames.len(),
+            MIB.div_ceil(max_frame),
+            "max frame {max_frame}"
+        );
         let mut bytes = Vec::with_capacity(MIB);
         for f in &frames {
             let Transmit::Binary(f) = f else {
@@ -177,7 +181,9 @@ fn queued_writes_merge_but_keep_their_order() {
         for b in b"abcdef" {
             p.stdin(&[*b]).unwrap();
         }
-        p.session.resize(TerminalSize::new(80, 24).unwrap()).unwrap();
+        p.session
+            .resize(TerminalSize::new(80, 24).unwrap())
+            .unwrap();
         p.stdin(b"").unwrap();
         p.stdin(b"gh").unwrap();
         p.stdin(b"i").unwrap();
