@@ -187,6 +187,8 @@ pub struct Error {
     message: String,
     status: Option<ExitStatus>,
     http_status: Option<u16>,
+    /// A hint more specific than the code's, where the cause is known.
+    hint: Option<&'static str>,
 }
 
 impl Error {
@@ -197,12 +199,20 @@ impl Error {
             message: message.into(),
             status: None,
             http_status: None,
+            hint: None,
         }
     }
 
     /// The same error, carrying the `Status` the server sent.
     pub fn with_status(mut self, status: ExitStatus) -> Error {
         self.status = Some(status);
+        self
+    }
+
+    /// The same error with a hint more specific than its code's (a fixed text: never
+    /// anything the caller or the server wrote).
+    pub fn with_hint(mut self, hint: &'static str) -> Error {
+        self.hint = Some(hint);
         self
     }
 
@@ -253,9 +263,9 @@ impl Error {
         &self.message
     }
 
-    /// The troubleshooting hint of the code.
+    /// The troubleshooting hint: the code's, or a more specific one ([`Error::with_hint`]).
     pub fn hint(&self) -> &'static str {
-        self.code.hint()
+        self.hint.unwrap_or(self.code.hint())
     }
 
     /// Who is at fault.
@@ -330,6 +340,15 @@ mod tests {
             => NotFound, "http status 404: pods \"x\" not found";
         http_400: 400, b"Upgrade request required" => ConnectFailed, "http status 400: Upgrade request required";
         http_500: 500, b"\x00\x01oops\n" => ConnectFailed, "http status 500: oops";
+    }
+
+    #[test]
+    fn a_specific_hint_replaces_the_codes() {
+        let e = Error::new(ErrorCode::ConnectFailed, "x");
+        assert_eq!(e.hint(), ErrorCode::ConnectFailed.hint());
+        let e = e.with_hint("the server redirected");
+        assert_eq!(e.hint(), "the server redirected");
+        assert_eq!(e.code(), ErrorCode::ConnectFailed);
     }
 
     #[test]

@@ -258,7 +258,9 @@ enum CloseWait {
     At(f64),
 }
 
-/// What the caller wrote before the socket opened.
+/// What the caller wrote before the socket opened, in order. Consecutive stdin writes share
+/// one `Stdin` entry (sent as the fewest frames `max_stdin_frame` allows); a resize or the
+/// close between them starts a new one, so the order on the wire stays the order of the calls.
 #[derive(Debug)]
 enum Pending {
     Stdin(Vec<u8>),
@@ -271,6 +273,8 @@ enum State {
     Opening {
         pending: Vec<Pending>,
         pending_bytes: usize,
+        /// `close_stdin` was queued (a flag, so that no write has to scan `pending`).
+        stdin_closed: bool,
     },
     Open,
     StdinClosed,
@@ -325,6 +329,7 @@ impl Session {
             state: State::Opening {
                 pending: Vec::new(),
                 pending_bytes: 0,
+                stdin_closed: false,
             },
             protocol: None,
             status: Vec::new(),
@@ -812,8 +817,10 @@ impl Session {
         }
     }
 
-    /// Writes stdin: queued before open, sent as frames of at most `max_stdin_frame` bytes
-    /// after. Empty data sends nothing.
+    /// Writes stdin: queued before open (in constant time per call: consecutive writes are
+    /// merged, and the open sends them as the fewest frames `max_stdin_frame` allows, in
+    /// order with queued resizes and the close), sent as frames of at most `max_stdin_frame`
+    /// bytes after. Empty data sends nothing.
     pub fn send_stdin(&mut self, data: &[u8]) -> Result<(), Error> {
         if let Some(e) = self.finished_error() {
             return Err(e);
@@ -829,8 +836,9 @@ impl Session {
             State::Opening {
                 pending,
                 pending_bytes,
+                stdin_closed,
             } => {
-                if pending.iter().any(|p| matches!(p, Pending::CloseStdin)) {
+                if *stdin_closed {
                     return Err(not_open("stdin is closed"));
                 }
                 if data.is_empty() {
@@ -843,7 +851,10 @@ impl Session {
                     ));
                 }
                 *pending_bytes += data.len();
-                pending.push(Pending::Stdin(data.to_vec()));
+                match pending.last_mut() {
+                    Some(Pending::Stdin(queued)) => queued.extend_from_slice(data),
+                    _ => pending.push(Pending::Stdin(data.to_vec())),
+                }
                 Ok(())
             }
             State::StdinClosed | State::Closing { stdin_closed: true } => {
@@ -900,13 +911,18 @@ impl Session {
             !self.config.offer.is_empty() && self.config.offer.iter().all(|p| p.can_half_close());
         let protocol = self.protocol.unwrap_or(Protocol::None);
         match &mut self.state {
-            State::Opening { pending, .. } => {
+            State::Opening {
+                pending,
+                stdin_closed,
+                ..
+            } => {
                 if !all_half_close {
                     return Err(not_open(
                         "wait for the session to open: not every offered protocol can close stdin alone",
                     ));
                 }
-                if !pending.iter().any(|p| matches!(p, Pending::CloseStdin)) {
+                if !*stdin_closed {
+                    *stdin_closed = true;
                     pending.push(Pending::CloseStdin);
                 }
                 Ok(())
@@ -951,6 +967,7 @@ impl Session {
             State::Opening {
                 pending,
                 pending_bytes,
+                ..
             } => {
                 let len = size.to_json().len();
                 if pending_bytes.saturating_add(len) > max_pending {

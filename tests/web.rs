@@ -430,6 +430,23 @@ async fn no_token_is_unauthorized() {
 }
 
 #[wasm_bindgen_test]
+async fn a_redirect_is_not_followed_and_is_reported() {
+    // fault-redirect answers the upgrade and the pod GET with 302 to /version, which the
+    // token would open (200). The preflight must stop at the redirect and say so.
+    let (code, e) = expect_exec_error(&opts("fault-redirect", &["true"])).await;
+    assert_eq!(code, "ConnectFailed", "{}", describe(&e));
+    let message = get(&e, "message").as_string().unwrap_or_default();
+    let hint = get(&e, "hint").as_string().unwrap_or_default();
+    assert!(message.contains("redirect"), "{message}");
+    assert!(hint.contains("redirected"), "{hint}");
+    assert!(
+        !message.contains("readable"),
+        "the redirect was followed: {message}"
+    );
+    assert!(get(&e, "httpStatus").is_undefined());
+}
+
+#[wasm_bindgen_test]
 async fn without_preflight_a_refused_handshake_is_connect_failed() {
     let o = with(with(sh("true"), "token", "wrong"), "preflight", false);
     let (code, e) = expect_exec_error(&o).await;
@@ -498,6 +515,52 @@ async fn invalid_options_reject_with_invalid_options() {
     let a = with(opts("echo", &["cat"]), "stdin", true);
     let e = attach(&a).await.expect_err("attach with a command");
     assert_eq!(error_code(&e), "InvalidOptions");
+}
+
+/// The devserver's port (`server()` is `http://127.0.0.1:PORT`).
+fn server_port() -> &'static str {
+    server().rsplit(':').next().expect("a port")
+}
+
+#[wasm_bindgen_test]
+async fn loopback_as_the_browser_reads_it_gets_the_token() {
+    // The browser's URL parser makes 127.0.0.1 of each (and the socket connects there): the
+    // token goes over plain ws:// without the opt-in, and the session runs.
+    for host in ["127.1", "0x7f.1", "2130706433", "[::ffff:127.0.0.1]"] {
+        let o = with(
+            sh("echo on loopback"),
+            "server",
+            format!("http://{host}:{}", server_port()),
+        );
+        let d = match exec(&o).await {
+            Ok(s) => drain(&s).await,
+            Err(e) => panic!("{host}: {}", describe(&e)),
+        };
+        assert_eq!(d.out(), "on loopback\n", "{host}");
+        assert!(d.success(), "{host}");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn names_that_are_not_loopback_do_not_get_the_token_over_ws() {
+    for host in [
+        "localhost.evil.com",
+        "127.0.0.1.nip.io",
+        "example.invalid",
+        "10.0.0.1",
+        "0.0.0.0",
+        "[::2]",
+        "[::ffff:10.0.0.1]",
+        "[::127.0.0.1]",
+        "0x80.1",
+    ] {
+        let server = format!("http://{host}:{}", server_port());
+        let o = with(sh("true"), "server", server.as_str());
+        let (code, e) = expect_exec_error(&o).await;
+        assert_eq!(code, "InvalidOptions", "{host}: {}", describe(&e));
+        let message = get(&e, "message").as_string().unwrap_or_default();
+        assert!(message.contains("not loopback"), "{host}: {message}");
+    }
 }
 
 #[wasm_bindgen_test]

@@ -2,7 +2,7 @@
 //! objects, the WebSocket upgrade, static files.
 
 use crate::attach::Hub;
-use crate::pods::{Behavior, Pod, Pods};
+use crate::pods::{Behavior, Fault, Pod, Pods};
 use crate::session::{self, Ending, Streams};
 use crate::status::{self, Outcome};
 use crate::wire::{self, OfferedToken, Subprotocol};
@@ -254,6 +254,20 @@ async fn api(mut req: Request<Incoming>, ctx: &Ctx) -> Response<Body> {
         }
     };
     let m = req.method().clone();
+    // fault-redirect: the pod and its exec/attach answer with a redirect elsewhere, as a login
+    // page or an http-to-https proxy in front of a cluster would.
+    if let ["api", "v1", "namespaces", ns, "pods", name, ..] = segs.as_slice() {
+        if ctx
+            .pods
+            .get(ns, name)
+            .is_some_and(|p| p.behavior == Behavior::Fault(Fault::Redirect))
+        {
+            let mut r = response(StatusCode::FOUND, "", Bytes::new());
+            r.headers_mut()
+                .insert(header::LOCATION, HeaderValue::from_static("/version"));
+            return r;
+        }
+    }
     match segs.as_slice() {
         ["api"] => get_only(json(StatusCode::OK, api::api_versions(ctx.port)), &m),
         ["apis"] => get_only(json(StatusCode::OK, api::api_group_list()), &m),

@@ -179,18 +179,23 @@ function bytesOf(chunk) {
 }
 
 // The preflight GET of the pod with the same credentials; calls the session's
-// `call(CALL_PREFLIGHT, answer)` exactly once with `{ status, body }`, or null when no answer
-// came (network, CORS, certificate, abort).
+// `call(CALL_PREFLIGHT, answer)` exactly once with `{ status, body }`, `{ redirect: true }`,
+// or null when no answer came (network, CORS, certificate, abort). It never follows a
+// redirect, which would take the Authorization header elsewhere: `redirect: "manual"` stops
+// at the 3xx as `redirect: "error"` does, but returns it as an "opaqueredirect" response
+// (no status, headers or body) instead of a network error, so it can be reported as one.
 export function preflight(url, token, signal, call) {
-  const init = { cache: "no-store", signal };
+  const init = { cache: "no-store", redirect: "manual", signal };
   if (token !== undefined) init.headers = { Authorization: `Bearer ${token}` };
   fetch(url, init)
     .then(
       (r) =>
-        r.arrayBuffer().then(
-          (b) => ({ status: r.status, body: new Uint8Array(b) }),
-          () => ({ status: r.status, body: new Uint8Array(0) }),
-        ),
+        r.type === "opaqueredirect"
+          ? { redirect: true }
+          : r.arrayBuffer().then(
+              (b) => ({ status: r.status, body: new Uint8Array(b) }),
+              () => ({ status: r.status, body: new Uint8Array(0) }),
+            ),
       () => null,
     )
     .then((answer) => call(CALL_PREFLIGHT, answer));

@@ -18,7 +18,7 @@ use std::rc::Rc;
 use js_sys::{Function, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{AbortSignal, BinaryType, WebSocket};
+use web_sys::{AbortSignal, BinaryType, Url, WebSocket};
 
 use super::bindings::{self, Input, Output, Tracked};
 use super::errors::{error_to_js, js_error, status_to_js};
@@ -260,9 +260,20 @@ fn connect(kind: Kind, o: Options) -> Result<(Shared, Promise), Error> {
     let url = request.websocket_url(o.server.as_deref(), &origin)?;
     let pod_url = request.pod_url(o.server.as_deref(), &origin)?;
     let token = o.token.as_deref().map(BearerToken::new).transpose()?;
+    // The URL as the browser reads it, which is the URL the socket uses: the token guard
+    // decides on the browser's own host (`127.1`, `0x7f.1`, `2130706433` are 127.0.0.1
+    // there; `[::ffff:127.0.0.1]` is `[::ffff:7f00:1]`), so guard and connection agree.
+    let url = Url::new(&url).map_err(|_| {
+        Error::new(
+            ErrorCode::InvalidOptions,
+            "the server URL is not a URL the browser can open",
+        )
+    })?;
     if token.is_some() {
-        crate::request::check_token_transport(&url, o.allow_insecure_token)?;
+        let secure = url.protocol() == "wss:";
+        crate::request::check_token_host(secure, &url.hostname(), o.allow_insecure_token)?;
     }
+    let url = url.href();
     let mut config = SessionConfig::for_request(&request);
     config.offer = offer.clone();
     if let Some(ms) = o.ready_timeout_ms {
