@@ -18,12 +18,14 @@ if ! grep -q "wasm-bindgen = \"=$WASM_BINDGEN_VERSION\"" Cargo.toml; then
 fi
 
 # Debian packages: the browsers for tests (Chromium with its driver; Firefox ESR, whose driver
-# comes from crates.io below), tmux for the interactive kubectl test.
+# comes from crates.io below), tmux for the interactive kubectl test, strace for the devserver
+# test that no signal reaches a reaped process.
 need_apt=()
 command -v chromium >/dev/null || need_apt+=(chromium)
 command -v firefox-esr >/dev/null || need_apt+=(firefox-esr)
 command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
 command -v tmux >/dev/null || need_apt+=(tmux)
+command -v strace >/dev/null || need_apt+=(strace)
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -32,6 +32,10 @@ pub const CHUNK: usize = 256 * 1024;
 /// One message larger than this is still taken, alone.
 pub const STDIN_BUDGET: usize = 4 << 20;
 
+/// What each queued stdin message costs on top of its bytes (its bookkeeping), so that many
+/// tiny messages are bounded too.
+const STDIN_ITEM_COST: usize = 128;
+
 /// While the reader waits for stdin budget: how often it checks whether the client hung up,
 /// and every how many checks it sends a ping.
 const HANGUP_CHECK: Duration = Duration::from_millis(100);
@@ -465,9 +469,9 @@ where
             // Any data message counts, even an empty stdin frame (a keepalive).
             deadline = Some(tokio::time::Instant::now() + d);
         }
-        let data: &[u8] = match &msg {
+        let data: Bytes = match msg {
             Message::Binary(b) => b,
-            Message::Text(t) => t.as_bytes(),
+            Message::Text(t) => t.into(),
             Message::Close(_) => {
                 // Keep reading: tungstenite queues the close reply and then ends the stream.
                 if !gone_sent {
@@ -483,7 +487,7 @@ where
                 channel: wire::STDIN,
                 payload,
             } => {
-                let n = payload.len().min(STDIN_BUDGET) as u32;
+                let n = (payload.len() + STDIN_ITEM_COST).min(STDIN_BUDGET) as u32;
                 let budget = match r.budget.clone().try_acquire_many_owned(n) {
                     Ok(permit) => permit,
                     Err(_) => match wait_for_budget(&r, n).await {
