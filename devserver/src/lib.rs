@@ -64,7 +64,8 @@ pub struct Args {
     /// The PEM private key for --tls-cert.
     #[arg(long, requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
-    /// Write a kubeconfig (server URL, CA, token) to this path.
+    /// Write a kubeconfig (server URL, CA, token) to this path: a new mode-0600 file renamed
+    /// over it (a symlink there is replaced, not followed).
     #[arg(long)]
     pub write_kubeconfig: Option<PathBuf>,
     /// Pods to serve, from a TOML file (default: the built-in demo/echo/two/stopped).
