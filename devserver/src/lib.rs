@@ -321,7 +321,7 @@ pub async fn run(args: Args) -> Result<(), String> {
         // Every process's reaper gets SIGTERM as its parent-death signal and kills its tree.
         std::process::exit(0);
     });
-    let mut refusing = false;
+    let mut refused_since: Option<std::time::Instant> = None;
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(x) => x,
@@ -340,13 +340,14 @@ pub async fn run(args: Args) -> Result<(), String> {
             let Some(refusal) = connections.take_refusal() else {
                 continue;
             };
-            if !refusing {
+            // Logged once, and again at most every 10 s while it goes on.
+            if refused_since.is_none_or(|t| t.elapsed() >= Duration::from_secs(10)) {
                 log!(
                     "{} connections open: refusing more with 429 until some close",
                     connections.max()
                 );
+                refused_since = Some(std::time::Instant::now());
             }
-            refusing = true;
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
                 let Some(io) = handshake(stream, peer, acceptor).await else {
@@ -367,7 +368,6 @@ pub async fn run(args: Args) -> Result<(), String> {
             });
             continue;
         };
-        refusing = false;
         // The session watches this socket for the peer hanging up while it does not read; it
         // stays open as long as the connection (hyper's upgraded socket owns the stream).
         let client = server::Client {
