@@ -12,7 +12,8 @@
 //! what it measured: the server's RSS (`VmRSS`/`VmHWM`), open fds, the processes below it, and
 //! whether sessions ended.
 //!
-//! - `sessions`: `--sessions` (default 1000) concurrent `sh -c 'exit K'`, every code checked.
+//! - `sessions`: `--sessions` (default 1000) concurrent `sh -c 'exit K'`, every code checked;
+//!   all are open at once (each client reads its status only when every upgrade is done).
 //! - `idle`: 1,100 idle connections, then `GET /healthz` and `GET /api`.
 //! - `stdin-exec`, `stdin-attach`: a client writes 64 KiB stdin frames to a process that never
 //!   reads them until the socket blocks, then closes; 2 s later, is the process still there,
@@ -355,12 +356,16 @@ async fn sessions(o: &Options) {
     let server = Server::start(o, &[]).await;
     let start = Instant::now();
     let mut tasks = Vec::new();
+    // Every session is open at once: each client reads its status only when all are upgraded.
+    let all_open = Arc::new(tokio::sync::Barrier::new(o.sessions as usize));
     for i in 0..o.sessions {
         let (addr, token) = (server.addr.clone(), server.token.clone());
+        let all_open = all_open.clone();
         tasks.push(tokio::spawn(async move {
             let code = i % 256;
-            let s = Server::ws_for(&addr, &token, &format!("exit {code}")).await?;
-            let status = status_of(s).await;
+            let s = Server::ws_for(&addr, &token, &format!("exit {code}")).await;
+            all_open.wait().await;
+            let status = status_of(s?).await;
             let got = if status == r#"{"metadata":{},"status":"Success"}"# {
                 Some(0)
             } else {
