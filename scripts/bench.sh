@@ -61,7 +61,8 @@ if [ "$build" = 1 ]; then
   log "building the devserver (release)"
   cargo build -q --release -p kube-exec-devserver --bin kube-exec-devserver
 fi
-# BENCH_DEVSERVER: another server binary with the devserver's CLI (default: the release build).
+# BENCH_DEVSERVER: another server binary with the devserver's CLI, taking the token from
+# KEW_DEVSERVER_TOKEN (default: the release build).
 DEVSERVER=${BENCH_DEVSERVER:-$ROOT/target/release/kube-exec-devserver}
 [ -x "$DEVSERVER" ] || { log "no $DEVSERVER (run without --no-build)"; exit 1; }
 
@@ -95,7 +96,7 @@ for _ in $(seq 1 100); do
 done
 [ -n "${COLLECTOR:-}" ] || { log "collector did not start"; cat "$RUN/page.log" >&2; exit 1; }
 
-"$DEVSERVER" --bench --listen 127.0.0.1:0 --token "$TOKEN" --allow-origin "$COLLECTOR" \
+KEW_DEVSERVER_TOKEN=$TOKEN "$DEVSERVER" --bench --listen 127.0.0.1:0 --allow-origin "$COLLECTOR" \
   >"$RUN/devserver.log" 2>&1 &
 pids+=($!)
 DEVSERVER_PID=$!

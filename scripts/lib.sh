@@ -10,7 +10,9 @@ log() { printf '[%s] %s\n' "${PART:-kew}" "$*"; }
 
 # start_devserver NAME [ARGS...]: builds and starts kube-exec-devserver on a free loopback port.
 # Sets DEVSERVER_URL (e.g. http://127.0.0.1:43121) and DEVSERVER_PID; the server is killed when
-# the calling shell exits. Its log goes to artifacts/NAME.devserver.log.
+# the calling shell exits. Its log goes to artifacts/NAME.devserver.log. A token goes in through
+# the environment, never argv (every local user can read command lines):
+#   KEW_DEVSERVER_TOKEN=$token start_devserver NAME ...
 start_devserver() {
   local name=$1; shift
   local logf="$ARTIFACTS/$name.devserver.log"

@@ -18,12 +18,14 @@ if ! grep -q "wasm-bindgen = \"=$WASM_BINDGEN_VERSION\"" Cargo.toml; then
 fi
 
 # Debian packages: the browsers for tests (Chromium with its driver; Firefox ESR, whose driver
-# comes from crates.io below), tmux for the interactive kubectl test.
+# comes from crates.io below), tmux for the interactive kubectl test, strace for the devserver
+# test that no signal reaches a reaped process.
 need_apt=()
 command -v chromium >/dev/null || need_apt+=(chromium)
 command -v firefox-esr >/dev/null || need_apt+=(firefox-esr)
 command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
 command -v tmux >/dev/null || need_apt+=(tmux)
+command -v strace >/dev/null || need_apt+=(strace)
 # Go and the Debian Go packages that ../shared/k8sreal (the Kubernetes streaming code, part
 # 45-k8sreal) builds with, offline.
 for p in golang-1.19-go golang-k8s-klog-dev golang-github-go-logr-logr-dev golang-k8s-utils-dev \

@@ -1,7 +1,8 @@
 //! Browser tests of the JavaScript API, in headless Chromium against a real devserver.
 //!
 //! Run by scripts/test.d/50-sdk-browser.sh, which starts
-//! `kube-exec-devserver --faults --bench --allow-origin '*' --token <random>` and passes its URL
+//! `kube-exec-devserver --faults --bench --allow-origin '*'` (a random token in
+//! `KEW_DEVSERVER_TOKEN`, never argv) and passes its URL
 //! and token in at compile time (`KEW_TEST_SERVER`, `KEW_TEST_TOKEN`). The tests call the
 //! exported `exec()`/`attach()` and then look at the session only as a JavaScript user does:
 //! through its properties (`stdout`, `exit`, ...), the streams' readers and writers, and the

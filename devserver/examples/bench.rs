@@ -263,5 +263,5 @@ fn main() {
             std::process::exit(1);
         }
     });
-    kube_exec_devserver::process::kill_all();
+    // Anything still running dies with this process (each session's reaper sees it go).
 }

@@ -4,7 +4,7 @@
 //! container with `restartPolicy: Always`).
 
 use crate::pods::{ContainerConfig, Pod};
-use crate::process::{self, Input, Spec};
+use crate::process::{self, Input, ProcessInput, Spec};
 use crate::session::{Conn, Ending, Event, Streams};
 use crate::status::Outcome;
 use crate::wire;
@@ -16,7 +16,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 
 /// A running main process.
 pub struct MainProcess {
-    input: mpsc::Sender<Input>,
+    input: ProcessInput,
     output: broadcast::Sender<(u8, Bytes)>,
     exited: watch::Receiver<bool>,
     tty: bool,
@@ -67,7 +67,6 @@ impl Hub {
         let (exit_tx, exit_rx) = watch::channel(false);
         let process::Spawned {
             mut child,
-            pgid,
             input,
             stdout,
             stderr,
@@ -88,14 +87,14 @@ impl Hub {
         }
         let name = key.clone();
         tokio::spawn(async move {
-            let code = process::wait(&mut child).await;
-            process::kill_group(pgid);
+            // The reaper kills what the main process left behind before it reports the exit.
+            let code = child.wait().await;
             let _ = tokio::time::timeout(
                 Duration::from_secs(2),
                 futures_util::future::join_all(pumps),
             )
             .await;
-            eprintln!("[devserver] attach: main process of {name} exited with {code}");
+            crate::server::log!("attach: main process of {name} exited with {code}");
             let _ = exit_tx.send(true);
         });
         let proc = Arc::new(MainProcess {
@@ -138,25 +137,27 @@ pub async fn run(
                     }
                 }
                 Err(broadcast::error::RecvError::Lagged(n)) => {
-                    eprintln!("[devserver] attach: a slow client missed {n} output chunks");
+                    crate::server::log!("attach: a slow client missed {n} output chunks");
                 }
                 Err(broadcast::error::RecvError::Closed) => break,
             },
             ev = events.recv() => match ev {
+                // Queued without waiting: this session's stdin budget bounds it, and its bytes
+                // are dropped if it leaves before the process reads them.
                 Some(Event::Stdin(b)) => {
                     if stdin_open {
-                        let _ = proc.input.send(Input::Data(b)).await;
+                        proc.input.send(Input::Data(b));
                     }
                 }
                 // Detaches this client's stdin; the shared process keeps its own.
                 Some(Event::StdinEof) => stdin_open = false,
                 Some(Event::Resize(s)) => {
                     if proc.tty {
-                        let _ = proc.input.send(Input::Resize(s)).await;
+                        proc.input.resize(s);
                     }
                 }
                 Some(Event::ResizeEof) => {}
-                Some(Event::Fatal(code, why)) => return Ending::Close(code, why),
+                Some(Event::End(ending)) => return ending,
                 Some(Event::Gone) | None => return Ending::Gone,
             },
             changed = exited.changed() => {

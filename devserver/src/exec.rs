@@ -36,7 +36,6 @@ pub async fn run(
     };
     let process::Spawned {
         mut child,
-        pgid,
         input,
         stdout,
         stderr,
@@ -61,10 +60,11 @@ pub async fn run(
     }
     let mut gone = session::forward_events(events, input, streams.stdin, streams.tty);
     let code = tokio::select! {
-        code = process::wait(&mut child) => code,
+        code = child.wait() => code,
         ending = &mut gone => {
-            // The client left (or broke the protocol): end the process and its group.
-            process::kill_group(pgid);
+            // The client left (or broke the protocol): the reaper kills the process and all it
+            // started, then exits.
+            child.terminate();
             let _ = child.wait().await;
             for p in pumps {
                 p.abort();
@@ -72,9 +72,8 @@ pub async fn run(
             return ending.unwrap_or(Ending::Gone);
         }
     };
-    // Whatever the exited process left behind in its group goes too; output already written
-    // stays readable in the pipes.
-    process::kill_group(pgid);
+    // The reaper has killed whatever the process left behind before exiting; output already
+    // written stays readable in the pipes.
     tokio::select! {
         _ = session::drain(pumps, &progress, DRAIN_IDLE) => {}
         ending = &mut gone => return ending.unwrap_or(Ending::Gone),

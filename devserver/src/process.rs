@@ -1,15 +1,16 @@
-//! Real processes: spawned from argv (no shell), on pipes or on a PTY, each in its own process
-//! group so that the whole group can be killed when the client leaves.
+//! Real processes: spawned from argv (no shell), on pipes or on a PTY, each under a reaper of
+//! its own ([`crate::reaper`]) that kills everything the process started when it exits, when the
+//! client leaves, or when the server dies.
 
+use crate::session::Stdin;
 use crate::wire::{self, TermSize};
-use bytes::Bytes;
 use std::collections::BTreeMap;
 use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::process::Stdio;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 /// What to run.
 pub struct Spec<'a> {
@@ -23,51 +24,122 @@ pub struct Spec<'a> {
     pub stderr: bool,
 }
 
-/// Messages to the task that feeds the process's input.
+/// Client input on its way to a process's stdin.
 #[derive(Debug)]
 pub enum Input {
-    Data(Bytes),
+    /// Bytes for stdin, holding their share of the session's stdin budget until written.
+    Data(Stdin),
     /// stdin EOF: close the pipe, or on a PTY send ^D (a PTY has no half-close).
     Eof,
-    Resize(TermSize),
+}
+
+/// The way into a process: stdin (queued without limit here; the sessions' stdin budgets bound
+/// it) and the terminal size (only the latest one is kept).
+#[derive(Clone)]
+pub struct ProcessInput {
+    data: mpsc::UnboundedSender<Input>,
+    size: Arc<watch::Sender<Option<TermSize>>>,
+}
+
+impl ProcessInput {
+    fn new() -> (ProcessInput, InputQueue) {
+        let (data, rx) = mpsc::unbounded_channel();
+        let (size, size_rx) = watch::channel(None);
+        (
+            ProcessInput {
+                data,
+                size: Arc::new(size),
+            },
+            InputQueue { rx, size: size_rx },
+        )
+    }
+
+    /// Queues input; never waits (a session stops reading its socket when its budget is spent).
+    pub fn send(&self, input: Input) {
+        let _ = self.data.send(input);
+    }
+
+    /// Sets the terminal size (PTY only); a newer size replaces one not yet applied.
+    pub fn resize(&self, size: TermSize) {
+        self.size.send_replace(Some(size));
+    }
+}
+
+/// The receiving side, owned by the task that writes to the process.
+struct InputQueue {
+    rx: mpsc::UnboundedReceiver<Input>,
+    size: watch::Receiver<Option<TermSize>>,
+}
+
+/// A process the server started: the reaper's handle (see [`crate::reaper`]).
+pub struct Child(tokio::process::Child);
+
+impl Child {
+    /// Waits for the process (its reaper exits with the program's status, after killing what
+    /// the program left behind) and returns its exit code (128+signal when killed).
+    pub async fn wait(&mut self) -> u8 {
+        match self.0.wait().await {
+            Ok(status) => exit_code(status),
+            Err(_) => 255,
+        }
+    }
+
+    /// Has the reaper kill the process and everything it started. Only while the reaper has not
+    /// been reaped (`id()` is `None` after that), so a recycled pid is never signalled.
+    pub fn terminate(&self) {
+        if let Some(pid) = self.0.id() {
+            // SAFETY: kill(2) on our own unreaped child.
+            unsafe {
+                libc::kill(pid as libc::pid_t, libc::SIGTERM);
+            }
+        }
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        // tokio reaps a dropped child in the background.
+        self.terminate();
+    }
 }
 
 /// A spawned process and its output streams.
 pub struct Spawned {
-    pub child: tokio::process::Child,
-    pub pgid: i32,
-    /// Feeds stdin / resizes; `None` when stdin was not requested and there is no PTY.
-    pub input: mpsc::Sender<Input>,
+    pub child: Child,
+    /// Feeds stdin / resizes; stdin is dropped when it was not requested.
+    pub input: ProcessInput,
     /// stdout (or the PTY), channel 1.
     pub stdout: Option<Box<dyn AsyncRead + Send + Unpin>>,
     /// stderr, channel 2 (never on a PTY).
     pub stderr: Option<Box<dyn AsyncRead + Send + Unpin>>,
 }
 
-/// Live process groups, killed at shutdown.
-fn groups() -> &'static Mutex<Vec<i32>> {
-    static GROUPS: OnceLock<Mutex<Vec<i32>>> = OnceLock::new();
-    GROUPS.get_or_init(|| Mutex::new(Vec::new()))
-}
+/// The file-descriptor limit the server started with, given back to the processes it starts
+/// (the server raises its own soft limit; programs may rely on the usual one, e.g. `select`).
+static ORIGINAL_NOFILE: OnceLock<libc::rlimit> = OnceLock::new();
 
-/// Kills a process group (SIGKILL) and forgets it.
-pub fn kill_group(pgid: i32) {
-    if pgid > 1 {
-        // SAFETY: killpg has no memory-safety preconditions.
-        unsafe {
-            libc::killpg(pgid, libc::SIGKILL);
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit, as Go programs such as the API server do,
+/// and remembers the old one for child processes. Returns (old soft, new soft).
+pub fn raise_fd_limit() -> std::io::Result<(libc::rlim_t, libc::rlim_t)> {
+    // SAFETY: getrlimit/setrlimit with a valid pointer.
+    unsafe {
+        let mut limit = std::mem::MaybeUninit::<libc::rlimit>::zeroed().assume_init();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return Err(std::io::Error::last_os_error());
         }
-    }
-    if let Ok(mut g) = groups().lock() {
-        g.retain(|&p| p != pgid);
-    }
-}
-
-/// Kills every group still alive (at shutdown).
-pub fn kill_all() {
-    let all: Vec<i32> = groups().lock().map(|g| g.clone()).unwrap_or_default();
-    for pgid in all {
-        kill_group(pgid);
+        let _ = ORIGINAL_NOFILE.set(limit);
+        let old = limit.rlim_cur;
+        if limit.rlim_cur < limit.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: limit.rlim_max,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            limit = raised;
+        }
+        Ok((old, limit.rlim_cur))
     }
 }
 
@@ -109,14 +181,6 @@ fn exit_code(status: std::process::ExitStatus) -> u8 {
     }
 }
 
-/// Waits for the child and returns its exit code (128+signal when killed).
-pub async fn wait(child: &mut tokio::process::Child) -> u8 {
-    match child.wait().await {
-        Ok(status) => exit_code(status),
-        Err(_) => 255,
-    }
-}
-
 /// Spawns `spec`. The error is the runtime's message for a start failure.
 pub fn spawn(spec: &Spec<'_>) -> Result<Spawned, String> {
     let Some(program) = spec.argv.first().filter(|p| !p.is_empty()) else {
@@ -131,25 +195,28 @@ pub fn spawn(spec: &Spec<'_>) -> Result<Spawned, String> {
     } else {
         spawn_pipes(spec)
     };
-    let spawned = result.map_err(|e| start_error_text(&program, &e))?;
-    if let Ok(mut g) = groups().lock() {
-        g.push(spawned.pgid);
-    }
-    Ok(spawned)
+    result.map_err(|e| start_error_text(&program, &e))
 }
 
-fn base_env(cmd: &mut tokio::process::Command, spec: &Spec<'_>) {
-    cmd.env("HOSTNAME", spec.hostname);
+/// The environment, a process group of its own (away from the server's terminal), and the
+/// reaper.
+fn prepare(cmd: &mut tokio::process::Command, spec: &Spec<'_>) {
+    cmd.env("HOSTNAME", spec.hostname)
+        // The token may come in through the environment; it never goes further.
+        .env_remove(crate::TOKEN_ENV)
+        .process_group(0)
+        // The reaper's own clean-up, not a SIGKILL that would orphan the process's children.
+        .kill_on_drop(false);
     for (k, v) in spec.env {
         cmd.env(k, v);
     }
-    // If the server dies without cleaning up (SIGKILL), its children go with it.
-    // SAFETY: prctl is async-signal-safe; the closure allocates nothing.
+    let server = std::process::id() as libc::pid_t;
+    let nofile = ORIGINAL_NOFILE.get().copied();
+    // SAFETY: reaper::split only makes async-signal-safe calls and allocates nothing; it returns
+    // in the process that goes on to exec. It runs before pty_process's setsid (closures run in
+    // the order they were added), so the program, not the reaper, leads the PTY's session.
     unsafe {
-        cmd.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
+        cmd.pre_exec(move || crate::reaper::split(server, nofile));
     }
 }
 
@@ -157,8 +224,6 @@ fn spawn_pipes(spec: &Spec<'_>) -> std::io::Result<Spawned> {
     let mut cmd = tokio::process::Command::new(&spec.argv[0]);
     cmd.args(&spec.argv[1..])
         .current_dir(spec.workdir)
-        .process_group(0)
-        .kill_on_drop(true)
         .stdin(if spec.stdin {
             Stdio::piped()
         } else {
@@ -174,24 +239,28 @@ fn spawn_pipes(spec: &Spec<'_>) -> std::io::Result<Spawned> {
         } else {
             Stdio::null()
         });
-    base_env(&mut cmd, spec);
+    prepare(&mut cmd, spec);
     let mut child = cmd.spawn()?;
-    let pgid = child.id().map(|p| p as i32).unwrap_or(0);
-    let (tx, mut rx) = mpsc::channel::<Input>(64);
+    let (input, mut queue) = ProcessInput::new();
     let stdin = child.stdin.take();
     tokio::spawn(async move {
         let mut stdin = stdin;
-        while let Some(msg) = rx.recv().await {
+        while let Some(msg) = queue.rx.recv().await {
             match msg {
-                Input::Data(b) => {
-                    if let Some(w) = stdin.as_mut() {
-                        if w.write_all(&b).await.is_err() || w.flush().await.is_err() {
+                Input::Data(d) => {
+                    let Some(w) = stdin.as_mut() else { continue };
+                    if d.is_orphan() {
+                        continue;
+                    }
+                    tokio::select! {
+                        r = w.write_all(&d.bytes) => if r.is_err() {
                             stdin = None;
-                        }
+                        },
+                        // Its client left: what it sent and the process has not read goes.
+                        _ = d.orphaned() => {}
                     }
                 }
                 Input::Eof => stdin = None,
-                Input::Resize(_) => {}
             }
         }
     });
@@ -217,9 +286,8 @@ fn spawn_pipes(spec: &Spec<'_>) -> std::io::Result<Spawned> {
         .take()
         .map(|s| Box::new(s) as Box<dyn AsyncRead + Send + Unpin>);
     Ok(Spawned {
-        child,
-        pgid,
-        input: tx,
+        child: Child(child),
+        input,
         stdout,
         stderr,
     })
@@ -236,47 +304,60 @@ fn spawn_pty(spec: &Spec<'_>) -> std::io::Result<Spawned> {
     let mut tcmd = tokio::process::Command::new(&spec.argv[0]);
     tcmd.args(&spec.argv[1..])
         .current_dir(spec.workdir)
-        .kill_on_drop(true)
         .env("TERM", "xterm");
-    base_env(&mut tcmd, spec);
-    // pty_process makes the child a session leader (so its pgid is its pid) with the PTY as its
-    // controlling terminal, on stdin, stdout and stderr.
+    prepare(&mut tcmd, spec);
+    // pty_process makes the program a session leader with the PTY as its controlling terminal,
+    // on stdin, stdout and stderr.
     let cmd = pty_process::Command::from(tcmd);
     let child = cmd.spawn(pts).map_err(to_io)?;
-    let pgid = child.id().map(|p| p as i32).unwrap_or(0);
     let (read, mut write) = pty.into_split();
-    let (tx, mut rx) = mpsc::channel::<Input>(64);
+    let (input, mut queue) = ProcessInput::new();
     let want_stdin = spec.stdin;
     tokio::spawn(async move {
         let mut last = b'\n';
         let mut open = want_stdin;
-        while let Some(msg) = rx.recv().await {
-            match msg {
-                Input::Data(b) if open && !b.is_empty() => {
-                    last = b[b.len() - 1];
-                    if write.write_all(&b).await.is_err() {
-                        open = false;
+        let mut sizes_open = true;
+        loop {
+            tokio::select! {
+                biased;
+                changed = queue.size.changed(), if sizes_open => match changed {
+                    Ok(()) => {
+                        if let Some(s) = *queue.size.borrow_and_update() {
+                            let _ = write.resize(pty_process::Size::new(s.rows, s.cols));
+                        }
                     }
-                }
-                Input::Data(_) => {}
-                Input::Eof if open => {
-                    // ^D ends the input at the start of a line; after pending input the first
-                    // ^D only flushes that line, so send a second one.
-                    let eof: &[u8] = if last == b'\n' { b"\x04" } else { b"\x04\x04" };
-                    let _ = write.write_all(eof).await;
-                    open = false;
-                }
-                Input::Eof => {}
-                Input::Resize(s) => {
-                    let _ = write.resize(pty_process::Size::new(s.rows, s.cols));
-                }
+                    Err(_) => sizes_open = false,
+                },
+                msg = queue.rx.recv() => match msg {
+                    None => break,
+                    Some(Input::Data(d)) => {
+                        if !open || d.bytes.is_empty() || d.is_orphan() {
+                            continue;
+                        }
+                        last = d.bytes[d.bytes.len() - 1];
+                        tokio::select! {
+                            r = write.write_all(&d.bytes) => if r.is_err() {
+                                open = false;
+                            },
+                            _ = d.orphaned() => {}
+                        }
+                    }
+                    Some(Input::Eof) => {
+                        if open {
+                            // ^D ends the input at the start of a line; after pending input the
+                            // first ^D only flushes that line, so send a second one.
+                            let eof: &[u8] = if last == b'\n' { b"\x04" } else { b"\x04\x04" };
+                            let _ = write.write_all(eof).await;
+                            open = false;
+                        }
+                    }
+                },
             }
         }
     });
     Ok(Spawned {
-        child,
-        pgid,
-        input: tx,
+        child: Child(child),
+        input,
         stdout: Some(Box::new(PtyReader(read))),
         stderr: None,
     })

@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 async fn until_gone(events: &mut mpsc::Receiver<Event>) -> Ending {
     loop {
         match events.recv().await {
-            Some(Event::Fatal(code, why)) => return Ending::Close(code, why),
+            Some(Event::End(ending)) => return ending,
             Some(Event::Gone) | None => return Ending::Gone,
             Some(_) => {}
         }
@@ -168,12 +168,12 @@ pub async fn bench(
         ["echo"] => loop {
             match events.recv().await {
                 Some(Event::Stdin(b)) => {
-                    if !conn.data(wire::STDOUT, &b).await {
+                    if !conn.data(wire::STDOUT, &b.bytes).await {
                         return Ending::Gone;
                     }
                 }
                 Some(Event::StdinEof) => return Ending::Status(Outcome::Success),
-                Some(Event::Fatal(code, why)) => return Ending::Close(code, why),
+                Some(Event::End(ending)) => return ending,
                 Some(Event::Gone) | None => return Ending::Gone,
                 Some(_) => {}
             }

@@ -3,7 +3,7 @@
 
 use crate::attach::Hub;
 use crate::pods::{Behavior, Fault, Pod, Pods};
-use crate::session::{self, Ending, Streams};
+use crate::session::{self, Ending, PeerSocket, Streams};
 use crate::status::{self, Outcome};
 use crate::wire::{self, OfferedToken, Subprotocol};
 use crate::{api, files};
@@ -15,7 +15,9 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 pub type Body = Full<Bytes>;
@@ -30,15 +32,131 @@ pub struct Ctx {
     /// `--allow-origin` values.
     pub allowed_origins: Vec<String>,
     pub allow_any_origin: bool,
+    /// `--allow-host` names (lower case), besides the loopback names and the listen address.
+    pub allowed_hosts: Vec<String>,
+    /// The address listened on, when it is a specific one.
+    pub listen_ip: Option<std::net::IpAddr>,
     pub pods: Pods,
     pub www: Option<PathBuf>,
     pub hub: Arc<Hub>,
+    /// `--idle-timeout`: cut a session after this long without a data frame from the client.
+    pub idle_timeout: Option<Duration>,
 }
 
+/// The connections the server holds, against `--max-connections`.
+pub struct Connections {
+    open: AtomicUsize,
+    max: usize,
+    /// Connections over the limit being answered 429 right now (bounded too).
+    refusing: AtomicUsize,
+}
+
+/// Connections over the limit that may be answered at once; beyond, they are closed unanswered.
+const MAX_REFUSING: usize = 64;
+
+impl Connections {
+    pub fn new(max: usize) -> Arc<Connections> {
+        Arc::new(Connections {
+            open: AtomicUsize::new(0),
+            max,
+            refusing: AtomicUsize::new(0),
+        })
+    }
+
+    pub fn max(&self) -> usize {
+        self.max
+    }
+
+    /// A place for one more connection, if there is room.
+    pub fn take(self: &Arc<Self>) -> Option<Arc<Slot>> {
+        Self::claim(&self.open, self.max).then(|| Arc::new(Slot(self.clone(), false)))
+    }
+
+    /// A place for answering one connection over the limit (429), if there is room.
+    pub fn take_refusal(self: &Arc<Self>) -> Option<Slot> {
+        Self::claim(&self.refusing, MAX_REFUSING).then(|| Slot(self.clone(), true))
+    }
+
+    fn claim(counter: &AtomicUsize, max: usize) -> bool {
+        counter
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .is_ok()
+    }
+}
+
+/// One connection's place, given back when the connection and any session on it are done.
+pub struct Slot(Arc<Connections>, bool);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let counter = if self.1 {
+            &self.0.refusing
+        } else {
+            &self.0.open
+        };
+        counter.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// One client connection, as the handlers see it.
+#[derive(Clone)]
+pub struct Client {
+    pub addr: SocketAddr,
+    /// The TCP socket, for the session to watch for hang-ups.
+    pub socket: PeerSocket,
+    /// Held by the connection and by a session on it.
+    pub slot: Arc<Slot>,
+}
+
+/// The answer on a connection over the limit: the health endpoints as usual, anything else 429.
+pub fn over_capacity(req: &Request<Incoming>) -> Response<Body> {
+    if matches!(req.uri().path(), "/healthz" | "/livez" | "/readyz") {
+        return response(StatusCode::OK, "text/plain; charset=utf-8", "ok");
+    }
+    let mut r = json(StatusCode::TOO_MANY_REQUESTS, status::too_many_requests());
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    r
+}
+
+/// One log line on stderr, `[devserver] ` first. Every line goes through [`escape_log`], so no
+/// client-supplied text in it (a path, an argv, a header) can start a line of its own or send
+/// escape sequences to a terminal.
 macro_rules! log {
-    ($($t:tt)*) => { eprintln!("[devserver] {}", format_args!($($t)*)) };
+    ($($t:tt)*) => { $crate::server::log_line(format_args!($($t)*)) };
 }
 pub(crate) use log;
+
+pub fn log_line(args: std::fmt::Arguments<'_>) {
+    eprintln!("[devserver] {}", escape_log(&args.to_string()));
+}
+
+/// Control characters (C0, DEL, C1) and the invisible characters that move or reorder text
+/// (bidi controls, line separators, zero-width marks) as `\n`, `\t`, `\r` or `\u{..}`.
+pub fn escape_log(s: &str) -> std::borrow::Cow<'_, str> {
+    fn needs_escape(c: char) -> bool {
+        c.is_control()
+            || matches!(c,
+                '\u{061c}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{206f}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}')
+    }
+    if !s.chars().any(needs_escape) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if needs_escape(c) => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
 
 pub fn response(code: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Response<Body> {
     let mut r = Response::new(Full::new(body.into()));
@@ -61,12 +179,44 @@ fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     h.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// Origin of the request, if any (`None` for kubectl and other non-browser clients).
-fn origin(h: &HeaderMap) -> Option<&str> {
-    header_str(h, header::ORIGIN)
+/// Origin of the request, if any (`None` for kubectl and other non-browser clients). `Err` for
+/// an Origin that is not visible ASCII, or more than one: refused, never taken as absent.
+fn origin(h: &HeaderMap) -> Result<Option<&str>, ()> {
+    let mut values = h.get_all(header::ORIGIN).iter();
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(());
+    }
+    match first.to_str() {
+        Ok(o) if o.bytes().all(|b| b.is_ascii_graphic()) => Ok(Some(o)),
+        _ => Err(()),
+    }
+}
+
+/// The host name of a `Host` header value (no port, no brackets, lower case, no final dot).
+fn host_name(host: &str) -> String {
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    };
+    name.trim_end_matches('.').to_ascii_lowercase()
 }
 
 impl Ctx {
+    /// A `Host` the server answers to for static files: a loopback name or address, the
+    /// address it listens on, or an `--allow-host` name. Other names may point here through
+    /// DNS rebinding: a page on such a name must not read the `--www` tree.
+    fn serves_host(&self, host: &str) -> bool {
+        let name = host_name(host);
+        if let Ok(ip) = name.parse::<std::net::IpAddr>() {
+            let ip = ip.to_canonical();
+            return ip.is_loopback() || self.listen_ip.is_some_and(|l| l.to_canonical() == ip);
+        }
+        name == "localhost" || name.ends_with(".localhost") || self.allowed_hosts.contains(&name)
+    }
+
     fn is_own_origin(&self, origin: &str) -> bool {
         self.own_origins.iter().any(|o| o == origin)
     }
@@ -121,26 +271,24 @@ fn add_cors(r: &mut Response<Body>, origin: &str) {
     );
 }
 
+/// A loopback `Host`: `localhost`, or a loopback address (IPv4-mapped ones included).
 fn is_loopback_host(host: &str) -> bool {
-    let name = match host.strip_prefix('[') {
-        Some(rest) => rest.split(']').next().unwrap_or(""),
-        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
-    };
+    let name = host_name(host);
     name == "localhost"
         || name
             .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+            .is_ok_and(|ip| ip.to_canonical().is_loopback())
 }
 
 /// Entry point for every HTTP request.
 pub async fn handle(
     req: Request<Incoming>,
     ctx: Arc<Ctx>,
-    peer: SocketAddr,
+    client: Client,
 ) -> Result<Response<Body>, std::convert::Infallible> {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let resp = route(req, &ctx, peer).await;
+    let resp = route(req, &ctx, client).await;
     if resp.status() != StatusCode::SWITCHING_PROTOCOLS {
         log!("{method} {path} -> {}", resp.status().as_u16());
     }
@@ -156,11 +304,29 @@ fn is_api_path(path: &str) -> bool {
         || path.starts_with("/.devserver/")
 }
 
-async fn route(req: Request<Incoming>, ctx: &Ctx, peer: SocketAddr) -> Response<Body> {
+async fn route(req: Request<Incoming>, ctx: &Ctx, client: Client) -> Response<Body> {
     let path = req.uri().path().to_string();
-    let req_origin = origin(req.headers()).map(str::to_string);
+    let Ok(req_origin) = origin(req.headers()).map(|o| o.map(str::to_string)) else {
+        log!("refused a request with an Origin that is not visible ASCII, or several");
+        return json(
+            StatusCode::FORBIDDEN,
+            status::forbidden("the Origin header is not a valid origin".into()),
+        );
+    };
     if !is_api_path(&path) && path != "/healthz" && path != "/livez" && path != "/readyz" {
+        let host = header_str(req.headers(), header::HOST).unwrap_or("");
         return match (&ctx.www, req.method()) {
+            (Some(_), _) if !ctx.serves_host(host) => {
+                log!("refused static files for Host {host}");
+                json(
+                    StatusCode::FORBIDDEN,
+                    status::forbidden(format!(
+                        "host {:?} is not served by kube-exec-devserver (start it with --allow-host {})",
+                        host_name(host),
+                        host_name(host)
+                    )),
+                )
+            }
             (Some(root), &Method::GET | &Method::HEAD) => {
                 files::serve(root, &path, req.method() == Method::HEAD).await
             }
@@ -169,7 +335,7 @@ async fn route(req: Request<Incoming>, ctx: &Ctx, peer: SocketAddr) -> Response<
         };
     }
     if path == "/.devserver/token" {
-        return token_endpoint(&req, ctx, peer);
+        return token_endpoint(&req, ctx, client.addr);
     }
     // The Origin allow-list applies to every API request, upgrades included. Requests without
     // an Origin (kubectl, curl) are not from a browser page and pass.
@@ -190,7 +356,7 @@ async fn route(req: Request<Incoming>, ctx: &Ctx, peer: SocketAddr) -> Response<
             None => json(StatusCode::METHOD_NOT_ALLOWED, status::method_not_allowed()),
         }
     } else {
-        api(req, ctx).await
+        api(req, ctx, client).await
     };
     if let Some(o) = &req_origin {
         if resp.status() != StatusCode::SWITCHING_PROTOCOLS {
@@ -202,11 +368,12 @@ async fn route(req: Request<Incoming>, ctx: &Ctx, peer: SocketAddr) -> Response<
 
 fn token_endpoint(req: &Request<Incoming>, ctx: &Ctx, peer: SocketAddr) -> Response<Body> {
     let host_ok = header_str(req.headers(), header::HOST).is_some_and(is_loopback_host);
-    let origin_ok = origin(req.headers()).is_none_or(|o| ctx.is_own_origin(o));
+    let origin_ok = origin(req.headers()).is_ok_and(|o| o.is_none_or(|o| ctx.is_own_origin(o)));
     if req.method() != Method::GET {
         return json(StatusCode::METHOD_NOT_ALLOWED, status::method_not_allowed());
     }
-    if !peer.ip().is_loopback() || !host_ok || !origin_ok {
+    // Listening on [::], an IPv4 client shows as ::ffff:127.0.0.1.
+    if !peer.ip().to_canonical().is_loopback() || !host_ok || !origin_ok {
         return json(
             StatusCode::FORBIDDEN,
             status::forbidden(
@@ -221,7 +388,7 @@ fn token_endpoint(req: &Request<Incoming>, ctx: &Ctx, peer: SocketAddr) -> Respo
     )
 }
 
-async fn api(mut req: Request<Incoming>, ctx: &Ctx) -> Response<Body> {
+async fn api(mut req: Request<Incoming>, ctx: &Ctx, client: Client) -> Response<Body> {
     let path = req.uri().path().to_string();
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     // Public endpoints, as on a cluster (system:public-info-viewer).
@@ -298,7 +465,7 @@ async fn api(mut req: Request<Incoming>, ctx: &Ctx) -> Response<Body> {
                 Kind::Attach
             };
             let (ns, name) = (ns.to_string(), name.to_string());
-            stream(&mut req, ctx, &ns, &name, kind, offer.protocols).await
+            stream(&mut req, ctx, client, &ns, &name, kind, &offer).await
         }
         ["api", "v1", "namespaces", _, "pods", _, "portforward"] => json(
             StatusCode::BAD_REQUEST,
@@ -370,10 +537,11 @@ fn query_bool(q: &[(String, String)], name: &str) -> bool {
 async fn stream(
     req: &mut Request<Incoming>,
     ctx: &Ctx,
+    client: Client,
     ns: &str,
     name: &str,
     kind: Kind,
-    offered: Vec<String>,
+    offer: &wire::Offer,
 ) -> Response<Body> {
     let Some(pod) = ctx.pods.get(ns, name) else {
         return json(StatusCode::NOT_FOUND, status::not_found("pods", name));
@@ -454,9 +622,13 @@ async fn stream(
         };
         return json(StatusCode::BAD_REQUEST, status::bad_request(message.into()));
     }
-    let Ok(proto) = wire::negotiate(&offered) else {
+    let Ok(proto) = wire::negotiate(&offer.protocols) else {
         // golang.org/x/net/websocket refuses an unsupported offer with an empty 403.
-        log!("no supported subprotocol in {offered:?}");
+        if offer.held_token() {
+            log!("no supported subprotocol offered (the offer held a bearer-token entry, so it is not shown)");
+        } else {
+            log!("no supported subprotocol in {:?}", offer.protocols);
+        }
         return response(StatusCode::FORBIDDEN, "", Bytes::new());
     };
     let key = match header_str(req.headers(), header::SEC_WEBSOCKET_KEY) {
@@ -497,6 +669,7 @@ async fn stream(
         streams.tty
     );
     let hub = ctx.hub.clone();
+    let idle = ctx.idle_timeout;
     tokio::spawn(async move {
         let upgraded = match on_upgrade.await {
             Ok(u) => u,
@@ -507,7 +680,9 @@ async fn stream(
         };
         let ending = session::run(
             TokioIo::new(upgraded),
+            client.socket,
             proto,
+            idle,
             move |conn, events| async move {
                 if !container.running {
                     conn.ready(streams).await;
@@ -545,8 +720,13 @@ async fn stream(
             Ending::Close(code, why) => format!("closed {code} ({why})"),
             Ending::Gone => "client left".into(),
             Ending::Drop => "connection dropped (fault)".into(),
+            Ending::Idle(after) => {
+                format!("idle timeout (no data from the client for {after:?}), connection cut")
+            }
         };
         log!("{label} end: {how}");
+        // The connection's place is free once the session is done.
+        drop(client);
     });
     let mut resp = response(StatusCode::SWITCHING_PROTOCOLS, "", Bytes::new());
     let h = resp.headers_mut();
@@ -588,7 +768,11 @@ mod tests {
         assert!(is_loopback_host("127.0.0.1:8080"));
         assert!(is_loopback_host("localhost"));
         assert!(is_loopback_host("[::1]:80"));
+        assert!(is_loopback_host("[::ffff:127.0.0.1]:80"));
+        assert!(is_loopback_host("LocalHost.:80"));
         assert!(!is_loopback_host("evil.example:8080"));
         assert!(!is_loopback_host("10.0.0.1"));
+        assert!(!is_loopback_host("[::ffff:10.0.0.1]:80"));
+        assert!(!is_loopback_host("127.0.0.1.nip.io"));
     }
 }

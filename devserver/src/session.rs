@@ -2,19 +2,24 @@
 //! events (tungstenite, reading only), a writer task that alone writes to the socket (complete
 //! frames built in [`wire`]), and a backend (real process, shared main process, fault script,
 //! bench generator) between them.
+//!
+//! Client stdin is bounded in bytes per session ([`STDIN_BUDGET`]): beyond it the reader stops
+//! reading the socket (TCP backpressure) until the process has taken some, and meanwhile watches
+//! for the client leaving without reading from the socket (see [`PeerSocket`]).
 
-use crate::process::{self, Input};
+use crate::process::{self, Input, ProcessInput};
 use crate::status::{self, Outcome};
 use crate::wire::{self, Inbound, Subprotocol, TermSize};
 use bytes::Bytes;
 use futures_util::StreamExt;
+use std::os::fd::RawFd;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{mpsc, oneshot, watch, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
@@ -23,6 +28,73 @@ use tokio_tungstenite::WebSocketStream;
 /// Largest chunk read from a process in one go (one frame).
 pub const CHUNK: usize = 256 * 1024;
 
+/// Client stdin a session may have read from its socket and not yet written to its process.
+/// One message larger than this is still taken, alone.
+pub const STDIN_BUDGET: usize = 4 << 20;
+
+/// What each queued stdin message costs on top of its bytes (its bookkeeping), so that many
+/// tiny messages are bounded too.
+const STDIN_ITEM_COST: usize = 128;
+
+/// While the reader waits for stdin budget: how often it checks whether the client hung up,
+/// and every how many checks it sends a ping.
+const HANGUP_CHECK: Duration = Duration::from_millis(100);
+const PING_EVERY: u32 = 5;
+
+/// Bytes of client stdin on their way to a process. They hold their share of the session's
+/// [`STDIN_BUDGET`] until dropped (written, or thrown away), and know whether the session that
+/// read them is still there.
+pub struct Stdin {
+    pub bytes: Bytes,
+    _budget: OwnedSemaphorePermit,
+    left: watch::Receiver<bool>,
+}
+
+impl std::fmt::Debug for Stdin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Stdin({} bytes)", self.bytes.len())
+    }
+}
+
+impl Stdin {
+    /// Its session has ended: nobody waits for these bytes any more.
+    pub fn is_orphan(&self) -> bool {
+        *self.left.borrow() || self.left.has_changed().is_err()
+    }
+
+    /// Resolves when its session ends.
+    pub fn orphaned(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut left = self.left.clone();
+        async move {
+            let _ = left.wait_for(|gone| *gone).await;
+        }
+    }
+}
+
+/// The connection's TCP socket, watched for the peer hanging up while the reader does not read
+/// (a FIN or a reset shows as POLLRDHUP / POLLHUP / POLLERR without reading any data).
+#[derive(Clone, Copy, Debug)]
+pub struct PeerSocket(Option<RawFd>);
+
+impl PeerSocket {
+    /// `fd` must stay open for as long as the session's socket does (it is that socket's fd).
+    pub fn new(fd: Option<RawFd>) -> PeerSocket {
+        PeerSocket(fd)
+    }
+
+    fn hung_up(self) -> bool {
+        let Some(fd) = self.0 else { return false };
+        let mut p = libc::pollfd {
+            fd,
+            events: libc::POLLRDHUP,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, no waiting. The fd is the session's own socket, open while
+        // the reader (which owns the socket's read half) runs.
+        let n = unsafe { libc::poll(&mut p, 1, 0) };
+        n > 0 && p.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) != 0
+    }
+}
 /// What the client asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Streams {
@@ -35,14 +107,14 @@ pub struct Streams {
 /// Decoded client input.
 #[derive(Debug)]
 pub enum Event {
-    Stdin(Bytes),
+    Stdin(Stdin),
     StdinEof,
     Resize(TermSize),
     ResizeEof,
     /// The client closed or the socket failed.
     Gone,
-    /// A protocol violation: close with this code and tear down.
-    Fatal(u16, &'static str),
+    /// End the session this way: a protocol violation (close with a code) or the idle timeout.
+    End(Ending),
 }
 
 /// How a backend ended the session.
@@ -56,6 +128,9 @@ pub enum Ending {
     Gone,
     /// Cut the TCP connection without a close frame (after what is queued is flushed).
     Drop,
+    /// No data frame from the client for this long (`--idle-timeout`): cut the connection, as a
+    /// load balancer does.
+    Idle(Duration),
 }
 
 /// What the writer task sends.
@@ -114,12 +189,61 @@ impl Conn {
     }
 }
 
-/// Frames tungstenite wants to send (pongs, the reply to the client's close): queued here and
-/// written by the writer task, which alone writes to the socket.
+/// Control frames for the writer task, which alone writes to the socket: what tungstenite wants
+/// to send (pongs, the reply to the client's close) and the server's own pings. Bounded: a client
+/// that pings and never reads gets an answer to its latest ping only (RFC 6455 §5.5.3).
 #[derive(Default)]
 struct Control {
-    queue: Mutex<Vec<u8>>,
+    state: Mutex<Pending>,
     notify: Notify,
+}
+
+#[derive(Default)]
+struct Pending {
+    /// The pong for the latest ping.
+    pong: Option<Bytes>,
+    /// A ping of the server's own (see [`wait_for_budget`]).
+    ping: bool,
+    /// Anything else tungstenite wrote: its close reply (at most one).
+    other: Vec<u8>,
+}
+
+impl Control {
+    fn queue(&self, written: &[u8]) {
+        if let Ok(mut p) = self.state.lock() {
+            for f in wire::split_frames(written) {
+                if f.first().is_some_and(|b| b & 0x0f == wire::OP_PONG) {
+                    p.pong = Some(Bytes::copy_from_slice(f));
+                } else {
+                    p.other.extend_from_slice(f);
+                }
+            }
+        }
+        self.notify.notify_one();
+    }
+
+    fn ping(&self) {
+        if let Ok(mut p) = self.state.lock() {
+            p.ping = true;
+        }
+        self.notify.notify_one();
+    }
+
+    fn take(&self) -> Vec<u8> {
+        let Ok(mut p) = self.state.lock() else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        if let Some(pong) = p.pong.take() {
+            out.extend_from_slice(&pong);
+        }
+        if std::mem::take(&mut p.ping) {
+            out.extend_from_slice(&wire::frame(wire::OP_PING, b""));
+        }
+        // Last: a close reply ends what may be sent.
+        out.append(&mut p.other);
+        out
+    }
 }
 
 /// What tungstenite reads from and "writes" to: the socket's read half, and the control queue.
@@ -144,10 +268,7 @@ impl<R: Unpin> AsyncWrite for ReaderIo<R> {
         _cx: &mut Context<'_>,
         data: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        if let Ok(mut q) = self.control.queue.lock() {
-            q.extend_from_slice(data);
-        }
-        self.control.notify.notify_one();
+        self.control.queue(data);
         Poll::Ready(Ok(data.len()))
     }
 
@@ -161,7 +282,13 @@ impl<R: Unpin> AsyncWrite for ReaderIo<R> {
 }
 
 /// Runs a session on an upgraded socket: `backend` gets the send side and the client's events.
-pub async fn run<S, F, Fut>(io: S, proto: Subprotocol, backend: F) -> Ending
+pub async fn run<S, F, Fut>(
+    io: S,
+    peer: PeerSocket,
+    proto: Subprotocol,
+    idle: Option<Duration>,
+    backend: F,
+) -> Ending
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
     F: FnOnce(Conn, mpsc::Receiver<Event>) -> Fut,
@@ -169,6 +296,7 @@ where
 {
     let (read, write) = tokio::io::split(io);
     let control = Arc::new(Control::default());
+    let control_for_reader = control.clone();
     let config = WebSocketConfig::default()
         .max_message_size(Some(wire::MAX_MESSAGE))
         .max_frame_size(Some(wire::MAX_MESSAGE));
@@ -184,9 +312,21 @@ where
     let (tx, rx) = mpsc::channel::<Out>(16);
     let mut writer = tokio::spawn(write_loop(write, rx, control));
     let (ev_tx, ev_rx) = mpsc::channel::<Event>(64);
-    let mut reader = tokio::spawn(read_loop(ws, proto, ev_tx));
+    let (left_tx, left) = watch::channel(false);
+    let reader_state = Reader {
+        proto,
+        idle,
+        peer,
+        control: control_for_reader,
+        budget: Arc::new(Semaphore::new(STDIN_BUDGET)),
+        left,
+        tx: ev_tx,
+    };
+    let mut reader = tokio::spawn(read_loop(ws, reader_state));
     let conn = Conn { proto, tx };
     let ending = backend(conn.clone(), ev_rx).await;
+    // Stdin this session queued and its process has not taken is dropped now.
+    let _ = left_tx.send(true);
     match &ending {
         Ending::Status(o) => {
             conn.status(o).await;
@@ -195,7 +335,7 @@ where
         Ending::Close(code, reason) => {
             conn.close(*code, reason).await;
         }
-        Ending::Gone | Ending::Drop => {}
+        Ending::Gone | Ending::Drop | Ending::Idle(_) => {}
     }
     let mut reader_done = false;
     if matches!(ending, Ending::Gone) {
@@ -213,7 +353,7 @@ where
     {
         writer.abort();
     }
-    if !reader_done && !matches!(ending, Ending::Drop) {
+    if !reader_done && !matches!(ending, Ending::Drop | Ending::Idle(_)) {
         // Wait briefly for the client's close reply, so the close handshake completes.
         let _ = tokio::time::timeout(Duration::from_secs(2), &mut reader).await;
     }
@@ -222,10 +362,7 @@ where
 }
 
 async fn write_control<W: AsyncWrite + Unpin>(w: &mut W, control: &Control) -> std::io::Result<()> {
-    let pending = match control.queue.lock() {
-        Ok(mut q) => std::mem::take(&mut *q),
-        Err(_) => Vec::new(),
-    };
+    let pending = control.take();
     if !pending.is_empty() {
         w.write_all(&pending).await?;
         w.flush().await?;
@@ -275,30 +412,66 @@ async fn write_loop<W: AsyncWrite + Unpin>(
     let _ = result;
 }
 
-async fn read_loop<S>(mut stream: WebSocketStream<S>, proto: Subprotocol, tx: mpsc::Sender<Event>)
+/// The reader task's state.
+struct Reader {
+    proto: Subprotocol,
+    /// `--idle-timeout`.
+    idle: Option<Duration>,
+    peer: PeerSocket,
+    control: Arc<Control>,
+    /// The session's [`STDIN_BUDGET`], in bytes.
+    budget: Arc<Semaphore>,
+    /// Becomes true when the session ends (handed to each [`Stdin`]).
+    left: watch::Receiver<bool>,
+    tx: mpsc::Sender<Event>,
+}
+
+async fn read_loop<S>(mut stream: WebSocketStream<S>, r: Reader)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    let tx = &r.tx;
     let mut gone_sent = false;
+    // `--idle-timeout`: the time by which the next data frame must have come.
+    let mut deadline = r.idle.map(|d| tokio::time::Instant::now() + d);
     loop {
-        let msg = match stream.next().await {
+        let next = match deadline {
+            Some(at) => match tokio::time::timeout_at(at, stream.next()).await {
+                Ok(next) => next,
+                Err(_) => {
+                    let idle = r.idle.unwrap_or_default();
+                    let _ = tx.send(Event::End(Ending::Idle(idle))).await;
+                    return;
+                }
+            },
+            None => stream.next().await,
+        };
+        let msg = match next {
             Some(Ok(m)) => m,
             Some(Err(WsError::Capacity(_))) => {
-                let _ = tx.send(Event::Fatal(1009, "message too big")).await;
+                let _ = tx
+                    .send(Event::End(Ending::Close(1009, "message too big")))
+                    .await;
                 return;
             }
             // The TCP connection ended without a close frame: the client is simply gone.
             Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => break,
             Some(Err(WsError::Protocol(e))) => {
                 crate::server::log!("websocket protocol error from the client: {e}");
-                let _ = tx.send(Event::Fatal(1002, "protocol error")).await;
+                let _ = tx
+                    .send(Event::End(Ending::Close(1002, "protocol error")))
+                    .await;
                 return;
             }
             Some(Err(_)) | None => break,
         };
-        let data: &[u8] = match &msg {
+        if let (Some(d), Message::Binary(_) | Message::Text(_)) = (r.idle, &msg) {
+            // Any data message counts, even an empty stdin frame (a keepalive).
+            deadline = Some(tokio::time::Instant::now() + d);
+        }
+        let data: Bytes = match msg {
             Message::Binary(b) => b,
-            Message::Text(t) => t.as_bytes(),
+            Message::Text(t) => t.into(),
             Message::Close(_) => {
                 // Keep reading: tungstenite queues the close reply and then ends the stream.
                 if !gone_sent {
@@ -309,11 +482,29 @@ where
             }
             _ => continue,
         };
-        let ev = match wire::decode_inbound(proto, data) {
+        let ev = match wire::decode_inbound(r.proto, data) {
             Inbound::Data {
                 channel: wire::STDIN,
                 payload,
-            } => Event::Stdin(payload),
+            } => {
+                let n = (payload.len() + STDIN_ITEM_COST).min(STDIN_BUDGET) as u32;
+                let budget = match r.budget.clone().try_acquire_many_owned(n) {
+                    Ok(permit) => permit,
+                    Err(_) => match wait_for_budget(&r, n).await {
+                        Some(permit) => permit,
+                        None => break,
+                    },
+                };
+                if let Some(d) = r.idle {
+                    // The client could not send while the socket was not read.
+                    deadline = Some(tokio::time::Instant::now() + d);
+                }
+                Event::Stdin(Stdin {
+                    bytes: payload,
+                    _budget: budget,
+                    left: r.left.clone(),
+                })
+            }
             Inbound::Data {
                 channel: wire::RESIZE,
                 payload,
@@ -334,7 +525,7 @@ where
             } => Event::ResizeEof,
             Inbound::Close { .. } => continue,
             Inbound::Fatal(why) => {
-                let _ = tx.send(Event::Fatal(1002, why)).await;
+                let _ = tx.send(Event::End(Ending::Close(1002, why))).await;
                 return;
             }
         };
@@ -346,10 +537,36 @@ where
     }
 }
 
+/// Waits for `n` bytes of stdin budget without reading the socket, so that TCP pushes back on
+/// the client. Meanwhile it watches for the client leaving: a hang-up on the socket, and — as a
+/// FIN can queue forever behind data the server does not read — a ping now and then, which a
+/// client that has closed its socket answers with a reset. `None` if the client left.
+async fn wait_for_budget(r: &Reader, n: u32) -> Option<OwnedSemaphorePermit> {
+    let acquire = r.budget.clone().acquire_many_owned(n);
+    tokio::pin!(acquire);
+    let mut checks = tokio::time::interval(HANGUP_CHECK);
+    let mut count = 0u32;
+    loop {
+        tokio::select! {
+            permit = &mut acquire => return permit.ok(),
+            _ = checks.tick() => {
+                if r.peer.hung_up() {
+                    return None;
+                }
+                count += 1;
+                if count.is_multiple_of(PING_EVERY) {
+                    r.control.ping();
+                }
+            }
+        }
+    }
+}
+
 /// Forwards client events to a process's input until the client leaves; reports how it left.
+/// Never waits on the process: its input queue is bounded by the session's stdin budget.
 pub fn forward_events(
     mut events: mpsc::Receiver<Event>,
-    input: mpsc::Sender<Input>,
+    input: ProcessInput,
     stdin: bool,
     tty: bool,
 ) -> oneshot::Receiver<Ending> {
@@ -361,22 +578,22 @@ pub fn forward_events(
             match events.recv().await {
                 Some(Event::Stdin(b)) => {
                     if stdin_open {
-                        let _ = input.send(Input::Data(b)).await;
+                        input.send(Input::Data(b));
                     }
                 }
                 Some(Event::StdinEof) => {
                     if stdin_open {
                         stdin_open = false;
-                        let _ = input.send(Input::Eof).await;
+                        input.send(Input::Eof);
                     }
                 }
                 Some(Event::Resize(s)) => {
                     if resize_open {
-                        let _ = input.send(Input::Resize(s)).await;
+                        input.resize(s);
                     }
                 }
                 Some(Event::ResizeEof) => resize_open = false,
-                Some(Event::Fatal(code, why)) => break Ending::Close(code, why),
+                Some(Event::End(ending)) => break ending,
                 Some(Event::Gone) | None => break Ending::Gone,
             }
         };

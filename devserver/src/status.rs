@@ -21,6 +21,8 @@ struct Details {
     kind: Option<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     causes: Vec<Cause>,
+    #[serde(rename = "retryAfterSeconds", skip_serializing_if = "Option::is_none")]
+    retry_after_seconds: Option<u32>,
 }
 
 #[derive(Serialize)]
@@ -86,7 +88,7 @@ pub fn not_found(resource: &'static str, name: &str) -> Vec<u8> {
     s.details = Some(Details {
         name: Some(name.to_string()),
         kind: Some(resource),
-        causes: Vec::new(),
+        ..Details::default()
     });
     s.to_vec()
 }
@@ -105,6 +107,21 @@ pub fn no_such_path() -> Vec<u8> {
 /// 400 BadRequest with the given message.
 pub fn bad_request(message: String) -> Vec<u8> {
     Status::failure(message, "BadRequest", 400).to_vec()
+}
+
+/// 429 as the API server's max-in-flight filter answers (`apiserver/pkg/server/filters/
+/// maxinflight.go`, `tooManyRequests`): here when the server has as many connections as it takes.
+pub fn too_many_requests() -> Vec<u8> {
+    let mut s = Status::failure(
+        "Too many requests, please try again later.".into(),
+        "TooManyRequests",
+        429,
+    );
+    s.details = Some(Details {
+        retry_after_seconds: Some(1),
+        ..Details::default()
+    });
+    s.to_vec()
 }
 
 /// 405 for a method the path does not take.
@@ -277,6 +294,10 @@ mod tests {
         assert_eq!(
             String::from_utf8(not_found("pods", "nope")).unwrap(),
             r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"pods \"nope\" not found","reason":"NotFound","details":{"name":"nope","kind":"pods"},"code":404}"#
+        );
+        assert_eq!(
+            String::from_utf8(too_many_requests()).unwrap(),
+            r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Too many requests, please try again later.","reason":"TooManyRequests","details":{"retryAfterSeconds":1},"code":429}"#
         );
     }
 }

@@ -114,15 +114,42 @@ pub fn write_kubeconfig(
     let yaml = format!(
         "apiVersion: v1\nkind: Config\nclusters:\n- name: kube-exec-devserver\n  cluster:\n    server: {server}\n{ca_line}users:\n- name: kube-exec-devserver\n  user:\n    token: {token_json}\ncontexts:\n- name: kube-exec-devserver\n  context:\n    cluster: kube-exec-devserver\n    user: kube-exec-devserver\n    namespace: default\ncurrent-context: kube-exec-devserver\npreferences: {{}}\n"
     );
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    f.write_all(yaml.as_bytes())
+    write_private(path, yaml.as_bytes())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Writes `data` to a new mode-0600 file beside `path` and renames it over `path`: the file
+/// never exists with another mode or half-written, an existing file's mode is not kept, and a
+/// symlink at `path` is replaced, not followed.
+fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::other("not a file name"))?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".{:016x}.tmp", rand::random::<u64>()));
+    let tmp = dir.join(tmp_name);
+    let result = (|| {
+        // create_new: O_EXCL, so nothing already there (a symlink included) is opened.
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        // The umask can only have narrowed 0600; make it exactly that.
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }

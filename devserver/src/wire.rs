@@ -104,18 +104,38 @@ pub struct Offer {
     pub token: OfferedToken,
 }
 
-#[derive(Debug, Default, PartialEq, Eq)]
+impl Offer {
+    /// The offer held a token entry (well-formed or not): its list must not be shown anywhere.
+    pub fn held_token(&self) -> bool {
+        self.token != OfferedToken::Absent
+    }
+}
+
+#[derive(Default, PartialEq, Eq)]
 pub enum OfferedToken {
     #[default]
     Absent,
     /// Exactly one well-formed token entry (the decoded token).
     One(String),
-    /// More than one entry, or one that does not decode: the request is unauthenticated.
+    /// More than one entry, one that does not decode, or one whose prefix is not in the exact
+    /// case the API server requires: the request is unauthenticated by it.
     Invalid,
 }
 
+impl std::fmt::Debug for OfferedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            OfferedToken::Absent => "Absent",
+            OfferedToken::One(_) => "One(<redacted>)",
+            OfferedToken::Invalid => "Invalid",
+        })
+    }
+}
+
 /// Splits the comma-separated offer (all `Sec-WebSocket-Protocol` header values) into the real
-/// subprotocols and the token entry. The token never goes further than this.
+/// subprotocols and the token entry. The token never goes further than this. The prefix is
+/// recognised in any case, so that a mis-cased token entry is never taken for a subprotocol
+/// (and logged); only the exact case authenticates, as on the API server.
 pub fn parse_offer<'a>(header_values: impl IntoIterator<Item = &'a str>) -> Offer {
     let mut offer = Offer::default();
     for value in header_values {
@@ -124,9 +144,12 @@ pub fn parse_offer<'a>(header_values: impl IntoIterator<Item = &'a str>) -> Offe
             if item.is_empty() {
                 continue;
             }
-            if let Some(encoded) = item.strip_prefix(TOKEN_PROTOCOL_PREFIX) {
+            if let Some(encoded) = strip_token_prefix(item) {
                 offer.token = match offer.token {
-                    OfferedToken::Absent => decode_token(encoded)
+                    OfferedToken::Absent => item
+                        .starts_with(TOKEN_PROTOCOL_PREFIX)
+                        .then(|| decode_token(encoded))
+                        .flatten()
                         .map(OfferedToken::One)
                         .unwrap_or(OfferedToken::Invalid),
                     _ => OfferedToken::Invalid,
@@ -137,6 +160,18 @@ pub fn parse_offer<'a>(header_values: impl IntoIterator<Item = &'a str>) -> Offe
         }
     }
     offer
+}
+
+/// The text after the token prefix, matched case-insensitively (the final dot optional, so
+/// that a bare prefix counts as a token entry too).
+fn strip_token_prefix(item: &str) -> Option<&str> {
+    let bare = &TOKEN_PROTOCOL_PREFIX[..TOKEN_PROTOCOL_PREFIX.len() - 1];
+    let head = item.get(..bare.len())?;
+    if !head.eq_ignore_ascii_case(bare) {
+        return None;
+    }
+    let rest = &item[bare.len()..];
+    Some(rest.strip_prefix('.').unwrap_or(rest))
 }
 
 fn decode_token(encoded: &str) -> Option<String> {
@@ -179,8 +214,9 @@ pub enum Inbound {
 }
 
 /// Decodes a client message. The server takes text and binary messages alike: the subprotocol,
-/// not the message type, decides the encoding (`wsstream/conn.go`).
-pub fn decode_inbound(proto: Subprotocol, msg: &[u8]) -> Inbound {
+/// not the message type, decides the encoding (`wsstream/conn.go`). A binary payload is a slice
+/// of the message, not a copy.
+pub fn decode_inbound(proto: Subprotocol, msg: Bytes) -> Inbound {
     let Some((&first, rest)) = msg.split_first() else {
         return Inbound::Ignore;
     };
@@ -211,7 +247,7 @@ pub fn decode_inbound(proto: Subprotocol, msg: &[u8]) -> Inbound {
     }
     Inbound::Data {
         channel: first,
-        payload: Bytes::copy_from_slice(rest),
+        payload: msg.slice(1..),
     }
 }
 
@@ -224,6 +260,8 @@ pub fn decode_inbound(proto: Subprotocol, msg: &[u8]) -> Inbound {
 pub const OP_TEXT: u8 = 0x1;
 pub const OP_BINARY: u8 = 0x2;
 pub const OP_CLOSE: u8 = 0x8;
+pub const OP_PING: u8 = 0x9;
+pub const OP_PONG: u8 = 0xA;
 /// The longest WebSocket frame header the server writes.
 pub const MAX_HEADER: usize = 10;
 
@@ -271,6 +309,31 @@ pub fn encode(proto: Subprotocol, channel: u8, payload: &[u8]) -> Bytes {
         b.put_slice(payload);
         b.freeze()
     }
+}
+
+/// Splits bytes holding whole server frames (unmasked) into frames; a trailing partial frame
+/// comes last, as it is.
+pub fn split_frames(mut data: &[u8]) -> impl Iterator<Item = &[u8]> {
+    std::iter::from_fn(move || {
+        if data.is_empty() {
+            return None;
+        }
+        let len = match data.get(1).map(|b| b & 0x7f) {
+            Some(n @ 0..=125) => Some(2 + usize::from(n)),
+            Some(126) => data
+                .get(2..4)
+                .map(|b| 4 + usize::from(u16::from_be_bytes([b[0], b[1]]))),
+            Some(_) => data.get(2..10).and_then(|b| {
+                let n = u64::from_be_bytes(b.try_into().ok()?);
+                usize::try_from(n).ok()?.checked_add(10)
+            }),
+            None => None,
+        };
+        let end = len.unwrap_or(data.len()).min(data.len());
+        let (frame, rest) = data.split_at(end);
+        data = rest;
+        Some(frame)
+    })
 }
 
 /// A close frame with `code` and `reason`.
@@ -376,6 +439,20 @@ mod tests {
             "base64url.bearer.authorization.k8s.io.Yg",
         ]);
         assert_eq!(two.token, OfferedToken::Invalid);
+        // Another case: taken out of the list (never logged), but not a credential.
+        let mis = parse_offer(["Base64url.Bearer.authorization.k8s.io.c2VjcmV0, foo"]);
+        assert_eq!(mis.protocols, vec!["foo".to_string()]);
+        assert_eq!(mis.token, OfferedToken::Invalid);
+        assert!(mis.held_token());
+        let bare = parse_offer(["BASE64URL.BEARER.AUTHORIZATION.K8S.IO"]);
+        assert!(bare.protocols.is_empty() && bare.held_token());
+        assert_eq!(
+            format!(
+                "{:?}",
+                parse_offer([&*format!("{TOKEN_PROTOCOL_PREFIX}c2VjcmV0")])
+            ),
+            "Offer { protocols: [], token: One(<redacted>) }"
+        );
         let bad = parse_offer(["base64url.bearer.authorization.k8s.io.***"]);
         assert_eq!(bad.token, OfferedToken::Invalid);
     }
@@ -384,29 +461,62 @@ mod tests {
     fn inbound_frames() {
         use Subprotocol::*;
         assert_eq!(
-            decode_inbound(V5, &[0, b'h', b'i']),
+            decode_inbound(V5, Bytes::copy_from_slice(&[0, b'h', b'i'])),
             Inbound::Data {
                 channel: 0,
                 payload: Bytes::from_static(b"hi")
             }
         );
-        assert_eq!(decode_inbound(V5, &[255, 0]), Inbound::Close { channel: 0 });
-        assert!(matches!(decode_inbound(V5, &[255]), Inbound::Fatal(_)));
+        assert_eq!(
+            decode_inbound(V5, Bytes::copy_from_slice(&[255, 0])),
+            Inbound::Close { channel: 0 }
+        );
         assert!(matches!(
-            decode_inbound(V5, &[255, 0, 0]),
+            decode_inbound(V5, Bytes::copy_from_slice(&[255])),
             Inbound::Fatal(_)
         ));
-        assert!(matches!(decode_inbound(V5, &[255, 9]), Inbound::Fatal(_)));
-        assert_eq!(decode_inbound(V4, &[255, 0]), Inbound::Ignore);
-        assert_eq!(decode_inbound(V4, &[]), Inbound::Ignore);
+        assert!(matches!(
+            decode_inbound(V5, Bytes::copy_from_slice(&[255, 0, 0])),
+            Inbound::Fatal(_)
+        ));
+        assert!(matches!(
+            decode_inbound(V5, Bytes::copy_from_slice(&[255, 9])),
+            Inbound::Fatal(_)
+        ));
         assert_eq!(
-            decode_inbound(V4Base64, b"0Zm9vCg=="),
+            decode_inbound(V4, Bytes::copy_from_slice(&[255, 0])),
+            Inbound::Ignore
+        );
+        assert_eq!(
+            decode_inbound(V4, Bytes::copy_from_slice(&[])),
+            Inbound::Ignore
+        );
+        assert_eq!(
+            decode_inbound(V4Base64, Bytes::copy_from_slice(b"0Zm9vCg==")),
             Inbound::Data {
                 channel: 0,
                 payload: Bytes::from_static(b"foo\n")
             }
         );
-        assert_eq!(decode_inbound(V4Base64, b"0Zm9vCg"), Inbound::Ignore);
+        assert_eq!(
+            decode_inbound(V4Base64, Bytes::copy_from_slice(b"0Zm9vCg")),
+            Inbound::Ignore
+        );
+    }
+
+    #[test]
+    fn frames_are_split_at_their_lengths() {
+        let pong = frame(OP_PONG, b"abc");
+        let close = close_frame(1000, "");
+        let long = frame(OP_BINARY, &[7; 300]);
+        let all = [&pong[..], &close[..], &long[..], &[0x8a][..]].concat();
+        let parts: Vec<&[u8]> = split_frames(&all).collect();
+        assert_eq!(parts, [&pong[..], &close[..], &long[..], &[0x8a][..]]);
+        assert_eq!(
+            split_frames(&[0x8a, 5, 1]).collect::<Vec<_>>(),
+            [&[0x8a, 5, 1][..]]
+        );
+        assert_eq!(split_frames(&[]).count(), 0);
     }
 
     #[test]

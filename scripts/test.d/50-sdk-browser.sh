@@ -6,7 +6,7 @@ source "$(dirname "$0")/../lib.sh"
 cd "$ROOT"
 
 token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
-start_devserver web --faults --bench --allow-origin '*' --token "$token"
+KEW_DEVSERVER_TOKEN=$token start_devserver web --faults --bench --allow-origin '*'
 
 # A listener that accepts TCP connections and never answers: a handshake that hangs.
 holdf=$(mktemp)

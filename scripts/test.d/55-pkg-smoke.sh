@@ -64,7 +64,7 @@ check "npm pack includes wasm, glue, types, snippets" packs
 
 # ---- the release package in Chromium -------------------------------------------------------
 token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
-start_devserver smoke --faults --allow-origin '*' --token "$token"
+KEW_DEVSERVER_TOKEN=$token start_devserver smoke --faults --allow-origin '*'
 mkdir -p "$work/www"
 cp -r "$work/pkg" "$work/www/pkg"
 printf 'export const server = %s;\nexport const token = %s;\n' "\"$DEVSERVER_URL\"" "\"$token\"" >"$work/www/config.js"

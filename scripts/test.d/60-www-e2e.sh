@@ -23,7 +23,7 @@ mkdir -p "$ARTIFACTS/www"
 # start_devserver reads the URL from its log: make sure no previous run's log is read first.
 rm -f "$ARTIFACTS/www.devserver.log" "$ARTIFACTS/www-tls.devserver.log"
 token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
-start_devserver www --www www/dist --faults --bench --token "$token"
+KEW_DEVSERVER_TOKEN=$token start_devserver www --www www/dist --faults --bench
 pids+=("$DEVSERVER_PID")
 trap cleanup EXIT
 CONSOLE_URL=$DEVSERVER_URL

@@ -29,6 +29,8 @@ pub async fn eventually(tries: u32, step: Duration, mut cond: impl FnMut() -> bo
 
 pub struct Server {
     child: Child,
+    /// Started under a wrapper (e.g. strace): the server is the wrapper's child.
+    wrapped: bool,
     /// e.g. `127.0.0.1:43121`
     pub addr: String,
     /// e.g. `http://127.0.0.1:43121`
@@ -37,21 +39,66 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts the server with `--token TOKEN` plus `args`.
+    /// Starts the server with the token TOKEN (through `KEW_DEVSERVER_TOKEN`, not argv) and
+    /// `args`.
     pub fn start(args: &[&str]) -> Server {
-        Server::start_raw(&[&["--token", TOKEN], args].concat())
+        let args = [&["--listen", "127.0.0.1:0"], args].concat();
+        Server::spawn(&[], &args, Some(TOKEN), None)
     }
 
-    /// Starts the server with exactly `args` (plus `--listen 127.0.0.1:0`).
+    /// Starts the server with exactly `args` (plus `--listen 127.0.0.1:0`), no token given.
     pub fn start_raw(args: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kube-exec-devserver"))
-            .arg("--listen")
-            .arg("127.0.0.1:0")
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start devserver");
+        Server::spawn(
+            &[],
+            &[&["--listen", "127.0.0.1:0"], args].concat(),
+            None,
+            None,
+        )
+    }
+
+    /// Starts `wrapper... devserver args...` (e.g. under strace), with the test token.
+    pub fn start_under(wrapper: &[&str], args: &[&str]) -> Server {
+        Server::spawn(wrapper, args, Some(TOKEN), None)
+    }
+
+    /// Starts the server (with the test token) with its soft fd limit lowered to `nofile`.
+    pub fn start_with_fd_limit(nofile: u64, args: &[&str]) -> Server {
+        let args = [&["--listen", "127.0.0.1:0"], args].concat();
+        Server::spawn(&[], &args, Some(TOKEN), Some(nofile))
+    }
+
+    fn spawn(wrapper: &[&str], args: &[&str], token: Option<&str>, nofile: Option<u64>) -> Server {
+        let bin = env!("CARGO_BIN_EXE_kube-exec-devserver");
+        let mut cmd = match wrapper.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(bin);
+                c
+            }
+            None => Command::new(bin),
+        };
+        cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+        match token {
+            Some(t) => cmd.env("KEW_DEVSERVER_TOKEN", t),
+            None => cmd.env_remove("KEW_DEVSERVER_TOKEN"),
+        };
+        if let Some(soft) = nofile {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: getrlimit/setrlimit are async-signal-safe; nothing is allocated.
+            unsafe {
+                cmd.pre_exec(move || {
+                    let mut l = libc::rlimit {
+                        rlim_cur: 0,
+                        rlim_max: 0,
+                    };
+                    libc::getrlimit(libc::RLIMIT_NOFILE, &mut l);
+                    l.rlim_cur = soft.min(l.rlim_max);
+                    libc::setrlimit(libc::RLIMIT_NOFILE, &l);
+                    Ok(())
+                });
+            }
+        }
+        let mut child = cmd.spawn().expect("start devserver");
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
         let first = lines.next().expect("a first line").expect("utf-8");
@@ -70,6 +117,7 @@ impl Server {
         });
         Server {
             child,
+            wrapped: !wrapper.is_empty(),
             addr,
             url,
             log,
@@ -80,8 +128,16 @@ impl Server {
         self.log.lock().unwrap().join("\n")
     }
 
+    /// The server's pid (under a wrapper: the wrapper's child).
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        if !self.wrapped {
+            return self.child.id();
+        }
+        let id = self.child.id();
+        std::fs::read_to_string(format!("/proc/{id}/task/{id}/children"))
+            .ok()
+            .and_then(|c| c.split_whitespace().next()?.parse().ok())
+            .unwrap_or(id)
     }
 
     /// SIGKILL: the server gets no chance to clean up.
@@ -96,12 +152,13 @@ impl Drop for Server {
         // SIGTERM first: the server kills the process groups it started, then exits. (Only
         // while it has not been reaped, so the pid is still ours.)
         if matches!(self.child.try_wait(), Ok(None)) {
-            // SAFETY: kill(2) on our own, unreaped child's pid.
+            // SAFETY: kill(2) on our own, unreaped child's pid (or the wrapper's child, while
+            // the wrapper waits for it).
             unsafe {
-                libc::kill(self.child.id() as i32, libc::SIGTERM);
+                libc::kill(self.pid() as i32, libc::SIGTERM);
             }
         }
-        for _ in 0..50 {
+        for _ in 0..100 {
             if matches!(self.child.try_wait(), Ok(Some(_))) {
                 break;
             }
@@ -497,3 +554,143 @@ pub const ALL_PROTOCOLS: [&str; 5] = [
     "channel.k8s.io",
     "base64.channel.k8s.io",
 ];
+
+/// Pids of live processes (zombies have an empty cmdline) whose command line contains `needle`
+/// as one of its arguments.
+pub fn procs_with_arg(needle: &str) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| c.split(|&b| b == 0).any(|a| a == needle.as_bytes()))
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+/// A `sleep` duration no other test uses, so that its processes can be found in /proc.
+pub fn unique_sleep() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(1);
+    format!(
+        "{}.{:05}{:04}",
+        1000 + std::process::id() % 9000,
+        std::process::id() % 100000,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Open file descriptors of a process.
+pub fn fd_count(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// A `/proc/PID/status` field in KiB (`VmRSS`, `VmHWM`).
+pub fn status_kib(pid: u32, field: &str) -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    text.lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// SIGKILLs leftovers a failed test would otherwise leave running.
+pub fn kill_leftovers(markers: &[&str]) {
+    for m in markers {
+        for pid in procs_with_arg(m) {
+            // SAFETY: kill(2); the pid was just found running our marker.
+            unsafe {
+                libc::kill(pid as i32, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+/// Writes stdin frames of `size` bytes until a write has not completed for `stall`, i.e. the
+/// server stopped reading (or `cap` bytes were sent); returns the bytes sent.
+pub async fn flood_stdin<S: AsyncRead + AsyncWrite + Unpin>(
+    ws: &mut WebSocketStream<S>,
+    protocol: &str,
+    size: usize,
+    cap: usize,
+    stall: Duration,
+) -> usize {
+    let payload = vec![b'x'; size];
+    let mut sent = 0;
+    while sent < cap {
+        match tokio::time::timeout(stall, ws.send(frame(protocol, 0, &payload))).await {
+            Ok(Ok(())) => sent += size,
+            Ok(Err(_)) | Err(_) => break,
+        }
+    }
+    sent
+}
+
+/// The soft and hard "Max open files" of a process.
+pub fn fd_limits(pid: u32) -> (u64, u64) {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap_or_default();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap_or("");
+    let mut n = line.split_whitespace().filter_map(|w| {
+        w.parse::<u64>()
+            .ok()
+            .or((w == "unlimited").then_some(u64::MAX))
+    });
+    (n.next().unwrap_or(0), n.next().unwrap_or(0))
+}
+
+/// `count` concurrent sessions `sh -c 'exit N'` (N = i % 256); how many got their own code.
+pub async fn concurrent_exit_codes(server: &Server, count: u32) -> (u32, Vec<String>) {
+    let mut tasks = Vec::new();
+    // All open at once: each client reads its status only when every upgrade is done.
+    let all_open = std::sync::Arc::new(tokio::sync::Barrier::new(count as usize));
+    for i in 0..count {
+        let addr = server.addr.clone();
+        let all_open = all_open.clone();
+        tasks.push(tokio::spawn(async move {
+            let n = i % 256;
+            let proto = "v5.channel.k8s.io";
+            let path = exec_path("demo", &["sh", "-c", &format!("exit {n}")], "stdout=1");
+            let upgraded = async {
+                let s = TcpStream::connect(&addr).await.map_err(|e| e.to_string())?;
+                match upgrade_on(s, &addr, &path, &[proto], &[bearer(TOKEN)]).await {
+                    Handshake::Upgraded { ws, .. } => Ok(ws),
+                    Handshake::Refused(r) => Err(format!("{} {}", r.status, r.text())),
+                }
+            }
+            .await;
+            all_open.wait().await;
+            let mut ws = upgraded?;
+            let t = collect(&mut ws, proto, Duration::from_secs(60)).await;
+            let got = if t.error_str() == r#"{"metadata":{},"status":"Success"}"# {
+                Some(0)
+            } else {
+                serde_json::from_slice::<serde_json::Value>(&t.error)
+                    .ok()
+                    .and_then(|st| st["details"]["causes"][0]["message"].as_str()?.parse().ok())
+            };
+            if got == Some(n) {
+                Ok(())
+            } else {
+                Err(format!("exit {n}: got {:?}", t.error_str()))
+            }
+        }));
+    }
+    let mut ok = 0;
+    let mut errors = Vec::new();
+    for t in tasks {
+        match t.await {
+            Ok(Ok(())) => ok += 1,
+            Ok(Err(e)) => errors.push(e),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    (ok, errors)
+}
