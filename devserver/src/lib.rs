@@ -6,15 +6,19 @@
 
 pub mod api;
 pub mod attach;
+pub mod connections;
 pub mod exec;
 pub mod files;
+pub mod log;
 pub mod pods;
 pub mod process;
 pub mod reaper;
+pub mod reply;
 pub mod scripted;
 pub mod server;
 pub mod session;
 pub mod status;
+pub mod streaming;
 pub mod tls;
 pub mod wire;
 
@@ -22,7 +26,7 @@ use clap::Parser;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use server::log;
+use log::log;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -189,7 +193,7 @@ pub async fn run(args: Args) -> Result<(), String> {
             (1024, 1024)
         }
     };
-    let connections = server::Connections::new(match args.max_connections {
+    let connections = connections::Connections::new(match args.max_connections {
         Some(n) => n as usize,
         None => default_max_connections(nofile),
     });
@@ -259,8 +263,10 @@ pub async fn run(args: Args) -> Result<(), String> {
         listen_ip: (!local.ip().is_unspecified()).then(|| local.ip()),
         pods,
         www: args.www.clone(),
-        hub: Arc::new(attach::Hub::default()),
-        idle_timeout: args.idle_timeout,
+        sessions: streaming::Sessions {
+            hub: Arc::new(attach::Hub::default()),
+            idle_timeout: args.idle_timeout,
+        },
     });
     // The first stdout line is the contract with scripts/lib.sh.
     {
@@ -370,7 +376,7 @@ pub async fn run(args: Args) -> Result<(), String> {
         };
         // The session watches this socket for the peer hanging up while it does not read; it
         // stays open as long as the connection (hyper's upgraded socket owns the stream).
-        let client = server::Client {
+        let client = connections::Client {
             addr: peer,
             socket: session::PeerSocket::new(Some(std::os::fd::AsRawFd::as_raw_fd(&stream))),
             slot,

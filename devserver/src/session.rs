@@ -7,7 +7,7 @@
 //! reading the socket (TCP backpressure) until the process has taken some, and meanwhile watches
 //! for the client leaving without reading from the socket (see [`PeerSocket`]).
 
-use crate::process::{self, Input, ProcessInput};
+use crate::process::{self, Input, ProcessInput, Stdin};
 use crate::status::{self, Outcome};
 use crate::wire::{self, Inbound, Subprotocol, TermSize};
 use bytes::Bytes;
@@ -40,36 +40,6 @@ const STDIN_ITEM_COST: usize = 128;
 /// and every how many checks it sends a ping.
 const HANGUP_CHECK: Duration = Duration::from_millis(100);
 const PING_EVERY: u32 = 5;
-
-/// Bytes of client stdin on their way to a process. They hold their share of the session's
-/// [`STDIN_BUDGET`] until dropped (written, or thrown away), and know whether the session that
-/// read them is still there.
-pub struct Stdin {
-    pub bytes: Bytes,
-    _budget: OwnedSemaphorePermit,
-    left: watch::Receiver<bool>,
-}
-
-impl std::fmt::Debug for Stdin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Stdin({} bytes)", self.bytes.len())
-    }
-}
-
-impl Stdin {
-    /// Its session has ended: nobody waits for these bytes any more.
-    pub fn is_orphan(&self) -> bool {
-        *self.left.borrow() || self.left.has_changed().is_err()
-    }
-
-    /// Resolves when its session ends.
-    pub fn orphaned(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
-        let mut left = self.left.clone();
-        async move {
-            let _ = left.wait_for(|gone| *gone).await;
-        }
-    }
-}
 
 /// The connection's TCP socket, watched for the peer hanging up while the reader does not read
 /// (a FIN or a reset shows as POLLRDHUP / POLLHUP / POLLERR without reading any data).
@@ -457,7 +427,7 @@ where
             // The TCP connection ended without a close frame: the client is simply gone.
             Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => break,
             Some(Err(WsError::Protocol(e))) => {
-                crate::server::log!("websocket protocol error from the client: {e}");
+                crate::log::log!("websocket protocol error from the client: {e}");
                 let _ = tx
                     .send(Event::End(Ending::Close(1002, "protocol error")))
                     .await;
@@ -499,11 +469,7 @@ where
                     // The client could not send while the socket was not read.
                     deadline = Some(tokio::time::Instant::now() + d);
                 }
-                Event::Stdin(Stdin {
-                    bytes: payload,
-                    _budget: budget,
-                    left: r.left.clone(),
-                })
+                Event::Stdin(Stdin::new(payload, budget, r.left.clone()))
             }
             Inbound::Data {
                 channel: wire::RESIZE,
