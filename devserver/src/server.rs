@@ -160,9 +160,15 @@ pub async fn handle(
 ) -> Result<Response<Body>, std::convert::Infallible> {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
+    let semicolon = req.uri().query().is_some_and(|q| q.contains(';'));
     let resp = route(req, &ctx, client).await;
     if resp.status() != StatusCode::SWITCHING_PROTOCOLS {
         log!("{method} {path} -> {}", resp.status().as_u16());
+    }
+    if semicolon {
+        // As Go's net/http warns (serverHandler.ServeHTTP): the query is read as net/url does,
+        // which drops every pair holding a raw `;` (see streaming::parse_query).
+        log!("{method} {path}: the query holds a raw ';', which is not a separator: the parameters holding one were dropped (golang.org/issue/25192)");
     }
     Ok(resp)
 }

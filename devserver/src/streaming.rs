@@ -190,7 +190,10 @@ impl ExecParams {
     }
 }
 
-/// Query values, decoded as Go's url.ParseQuery does (`+` is a space; bad escapes drop the pair).
+/// The query's pairs, read as the API server reads them: Go's `url.ParseQuery` (through
+/// `req.URL.Query()`, its error ignored; Go ≥ 1.17). Pairs are split on `&` only, and a pair
+/// holding a raw `;` is dropped whole ("invalid semicolon separator in query"); `+` is a space;
+/// a bad `%` escape drops its pair. (Go keeps a value that is not UTF-8; here it drops its pair.)
 fn parse_query(q: &str) -> Vec<(String, String)> {
     fn decode(s: &str) -> Option<String> {
         let b = s.as_bytes();
@@ -211,8 +214,8 @@ fn parse_query(q: &str) -> Vec<(String, String)> {
         }
         String::from_utf8(out).ok()
     }
-    q.split(['&', ';'])
-        .filter(|kv| !kv.is_empty())
+    q.split('&')
+        .filter(|kv| !kv.is_empty() && !kv.contains(';'))
         .filter_map(|kv| {
             let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
             Some((decode(k)?, decode(v)?))
@@ -466,6 +469,23 @@ mod tests {
         assert_eq!(p.streams, streams(false, true, false, true));
         let p = ExecParams::from_query("stdout=1&stderr=1");
         assert_eq!(p.streams, streams(false, true, true, false));
+    }
+
+    #[test]
+    fn a_raw_semicolon_drops_its_pair_as_go_does() {
+        // Go ≥ 1.17 url.ParseQuery: `;` is no separator; the pair holding it is dropped whole.
+        let p = ExecParams::from_query("command=echo;id&stdout=1");
+        assert!(p.command.is_empty());
+        assert!(p.streams.stdout);
+        let p = ExecParams::from_query("command=echo&command=a;b&command=c&stdout=1;stderr=1");
+        assert_eq!(p.command, ["echo", "c"]);
+        assert_eq!(p.streams, streams(false, false, false, false));
+        let p = ExecParams::from_query(";&command=x&;;&container=;&tty=1");
+        assert_eq!(p.command, ["x"]);
+        assert_eq!(p.container, "");
+        assert!(p.streams.tty);
+        // Percent-encoded it is part of the value.
+        assert_eq!(ExecParams::from_query("command=a%3Bb").command, ["a;b"]);
     }
 
     #[test]
