@@ -203,9 +203,9 @@ fn parse_query(q: &str) -> Vec<(String, String)> {
             match b[i] {
                 b'+' => out.push(b' '),
                 b'%' => {
-                    let hex = b.get(i + 1..i + 3)?;
-                    let v = u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?;
-                    out.push(v);
+                    // Two hex digits, nothing else (u8::from_str_radix would take "+a").
+                    let digit = |j: usize| char::from(*b.get(j)?).to_digit(16);
+                    out.push((digit(i + 1)? * 16 + digit(i + 2)?) as u8);
                     i += 2;
                 }
                 c => out.push(c),
@@ -495,6 +495,9 @@ mod tests {
         // A bad escape, or bytes that are not UTF-8, drop the pair (and only it).
         let p = ExecParams::from_query("command=x&command=%zz&command=%4&command=%ff&command=y");
         assert_eq!(p.command, ["x", "y"]);
+        // An escape is `%` and two hex digits: `%+a` is bad too (Go's unescape, ishex).
+        let p = ExecParams::from_query("command=%+a&command=%-a&command=%a&command=y");
+        assert_eq!(p.command, ["y"]);
         // So does one in the name.
         assert_eq!(
             ExecParams::from_query("comm%zzand=x").command,
