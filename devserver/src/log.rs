@@ -8,7 +8,7 @@ macro_rules! log {
 }
 pub(crate) use log;
 
-/// Writes one line (see [`log!`]).
+/// Writes one line (see the `log!` macro).
 pub fn log_line(args: std::fmt::Arguments<'_>) {
     eprintln!("[devserver] {}", escape_log(&args.to_string()));
 }

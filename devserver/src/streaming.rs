@@ -1,6 +1,6 @@
 //! exec and attach requests, in the order the API server handles them: the query read into
-//! [`ExecParams`] and checked against the pod, the WebSocket handshake ([`Handshake`]), then the
-//! session on a task of its own, served by the pod's backend ([`dispatch`]).
+//! [`ExecParams`] and checked against the pod, the WebSocket handshake (`Handshake`), then the
+//! session on a task of its own, served by the pod's backend (`dispatch`).
 
 use crate::attach::Hub;
 use crate::connections::Client;
