@@ -382,6 +382,13 @@ def markdown(S):
             L.append("| session, per 4 KiB stdout message | " + " | ".join(f"`{k}`" for k in sorted(sess, reverse=True)) + " |")
             L.append("|---|" + "---|" * len(sess))
             L.append("| time | " + " | ".join(f"{sess[k]['ns_per_element']:,.1f} ns" for k in sorted(sess, reverse=True)) + " |")
+        pend = {int(k.split("/", 1)[1]): v for k, v in N.items()
+                if k.startswith("stdin before open/") and v.get("ns_per_element")}
+        if pend:
+            L.append("")
+            L.append("| one-byte stdin writes before open, then the open | " + " | ".join(f"{n:,}" for n in sorted(pend)) + " |")
+            L.append("|---|" + "---|" * len(pend))
+            L.append("| writes/s | " + " | ".join(f"{1e9 / pend[n]['ns_per_element']:,.0f}" for n in sorted(pend)) + " |")
         L.append("")
         L.append("Payload bytes per second over a 4 MiB stream (256 KiB for 1-byte frames) held in memory. "
                  "`memcpy` copies every payload into a reused buffer; `decode_binary` borrows the payload "

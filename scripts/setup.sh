@@ -24,13 +24,21 @@ if ! grep -q "wasm-bindgen = \"=$WASM_BINDGEN_VERSION\"" Cargo.toml; then
 fi
 
 # Debian packages, for the tests only: the browsers (Chromium with its driver; Firefox ESR, whose
-# driver comes from crates.io below), tmux for the interactive kubectl test.
+# driver comes from crates.io below), tmux for the interactive kubectl test, strace for the
+# devserver test that no signal reaches a reaped process.
 need_apt=()
 if [ -z "$run_only" ]; then
   command -v chromium >/dev/null || need_apt+=(chromium)
   command -v firefox-esr >/dev/null || need_apt+=(firefox-esr)
   command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
   command -v tmux >/dev/null || need_apt+=(tmux)
+  command -v strace >/dev/null || need_apt+=(strace)
+  # Go and the Debian Go packages that ../shared/k8sreal (the Kubernetes streaming code, part
+  # 45-k8sreal) builds with, offline.
+  for p in golang-1.19-go golang-k8s-klog-dev golang-github-go-logr-logr-dev golang-k8s-utils-dev \
+    golang-github-creack-pty-dev golang-github-mxk-go-flowrate-dev; do
+    dpkg -s "$p" >/dev/null 2>&1 || need_apt+=("$p")
+  done
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "apt-get install ${need_apt[*]}"

@@ -206,9 +206,12 @@ impl fmt::Display for ErrorCode {
 pub struct Error {
     code: ErrorCode,
     message: String,
-    status: Option<ExitStatus>,
+    /// Boxed: `Result<_, Error>` stays small (clippy's `result_large_err`).
+    status: Option<Box<ExitStatus>>,
     http_status: Option<u16>,
     names: Vec<String>,
+    /// A hint more specific than the code's, where the cause is known.
+    hint: Option<&'static str>,
 }
 
 impl Error {
@@ -220,12 +223,20 @@ impl Error {
             status: None,
             http_status: None,
             names: Vec::new(),
+            hint: None,
         }
     }
 
     /// The same error, carrying the `Status` the server sent.
     pub fn with_status(mut self, status: ExitStatus) -> Error {
-        self.status = Some(status);
+        self.status = Some(Box::new(status));
+        self
+    }
+
+    /// The same error with a hint more specific than its code's (a fixed text: never
+    /// anything the caller or the server wrote).
+    pub fn with_hint(mut self, hint: &'static str) -> Error {
+        self.hint = Some(hint);
         self
     }
 
@@ -265,7 +276,7 @@ impl Error {
             format!("http status {http_status}: {detail}")
         };
         let mut error = Error::new(code, message).with_http_status(http_status);
-        error.status = parsed;
+        error.status = parsed.map(Box::new);
         error
     }
 
@@ -284,9 +295,9 @@ impl Error {
         &self.message
     }
 
-    /// The troubleshooting hint of the code.
+    /// The troubleshooting hint: the code's, or a more specific one ([`Error::with_hint`]).
     pub fn hint(&self) -> &'static str {
-        self.code.hint()
+        self.hint.unwrap_or(self.code.hint())
     }
 
     /// Who is at fault.
@@ -296,7 +307,7 @@ impl Error {
 
     /// The `Status` the server sent, where there was one.
     pub fn status(&self) -> Option<&ExitStatus> {
-        self.status.as_ref()
+        self.status.as_deref()
     }
 
     /// The HTTP status of a refused request, where there was one.
@@ -366,6 +377,15 @@ mod tests {
             => NotFound, "http status 404: pods \"x\" not found";
         http_400: 400, b"Upgrade request required" => ConnectFailed, "http status 400: Upgrade request required";
         http_500: 500, b"\x00\x01oops\n" => ConnectFailed, "http status 500: oops";
+    }
+
+    #[test]
+    fn a_specific_hint_replaces_the_codes() {
+        let e = Error::new(ErrorCode::ConnectFailed, "x");
+        assert_eq!(e.hint(), ErrorCode::ConnectFailed.hint());
+        let e = e.with_hint("the server redirected");
+        assert_eq!(e.hint(), "the server redirected");
+        assert_eq!(e.code(), ErrorCode::ConnectFailed);
     }
 
     #[test]

@@ -74,8 +74,8 @@ pub use frame::{
 pub use pod::{ContainerInfo, ContainerState, PodInfo, DEFAULT_CONTAINER_ANNOTATION};
 pub use protocol::{negotiate, Protocol, DEFAULT_OFFER};
 pub use request::{
-    check_token_transport, is_dns1123_label, is_dns1123_subdomain, is_loopback, is_loopback_host,
-    is_secure, ExecRequest, Kind,
+    check_token_host, check_token_transport, is_dns1123_label, is_dns1123_subdomain, is_loopback,
+    is_loopback_host, is_secure, ExecRequest, Kind,
 };
 pub use resize::TerminalSize;
 pub use session::{close_code, Event, MessageKind, Phase, Route, Session, SessionConfig, Transmit};

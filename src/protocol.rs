@@ -77,7 +77,7 @@ impl Protocol {
             let name = name.as_ref();
             let protocol = match Protocol::from_name(name) {
                 Some(p) if p != Protocol::None => p,
-                _ if name.starts_with(crate::token::BEARER_PROTOCOL_PREFIX) => {
+                _ if crate::token::is_bearer_entry(name) => {
                     return Err(Error::new(
                         ErrorCode::InvalidOptions,
                         "pass the token as the token option, not in protocols",
@@ -113,7 +113,7 @@ pub fn negotiate(offered: &[Protocol], answer: &str) -> Result<Protocol, Error> 
     match Protocol::from_name(answer) {
         Some(p) if offered.contains(&p) => Ok(p),
         // Never echo a token, even one a server sends back.
-        _ if answer.starts_with(crate::token::BEARER_PROTOCOL_PREFIX) => Err(Error::new(
+        _ if crate::token::is_bearer_entry(answer) => Err(Error::new(
             ErrorCode::ProtocolNotSupported,
             "the server answered with the bearer-token subprotocol instead of a channel.k8s.io one",
         )),
@@ -179,14 +179,15 @@ mod tests {
     fn token_answer_is_not_echoed() {
         // A server or proxy that answers with the token subprotocol (it was offered, so the
         // browser accepts it): refused, and the token stays out of the message.
-        let e = negotiate(
-            &DEFAULT_OFFER,
+        for answer in [
             "base64url.bearer.authorization.k8s.io.czNjcjN0",
-        )
-        .unwrap_err();
-        assert_eq!(e.code(), ErrorCode::ProtocolNotSupported);
-        assert!(!e.message().contains("czNjcjN0"), "token echoed: {e}");
-        assert!(e.message().contains("token"), "{e}");
+            "Base64URL.Bearer.Authorization.K8S.io.czNjcjN0",
+        ] {
+            let e = negotiate(&DEFAULT_OFFER, answer).unwrap_err();
+            assert_eq!(e.code(), ErrorCode::ProtocolNotSupported);
+            assert!(!e.message().contains("czNjcjN0"), "token echoed: {e}");
+            assert!(e.message().contains("token"), "{e}");
+        }
     }
 
     #[test]
@@ -201,6 +202,11 @@ mod tests {
             &[""],
             &["v5.channel.k8s.io", "v5.channel.k8s.io"],
             &["base64url.bearer.authorization.k8s.io.dG9r"],
+            // Mis-cased, it is still a token entry.
+            &[
+                "v5.channel.k8s.io",
+                "Base64url.Bearer.authorization.k8s.io.dG9r",
+            ],
         ] {
             let e = Protocol::parse_offer(bad).unwrap_err();
             assert_eq!(e.code(), ErrorCode::InvalidOptions, "{bad:?}");

@@ -307,7 +307,7 @@ fn check_path(path: &str) -> Result<(), Error> {
     }) {
         return Err(invalid(format!(
             "server path \"{}\": no query, fragment, backslash or spaces allowed",
-            shorten(&without_query(path))
+            redacted(path)
         )));
     }
     Ok(())
@@ -325,19 +325,24 @@ fn without_query(s: &str) -> String {
     }
 }
 
-/// A URL for a message: shortened, without query and fragment, and any user info
-/// (`user:password@`) replaced.
+/// A URL (or whatever the caller passed as one) for a message: without query and fragment,
+/// without everything up to its last `@` — user info in any shape (`user:pw@h`, `//user:pw@h`,
+/// `https:/user:pw@h`, `https:\\user:pw@h` …), whether or not it parses as a URL — and
+/// shortened. A leading `http(s)://` or `ws(s)://` is kept.
 fn redacted(url: &str) -> String {
-    let url = &without_query(url);
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return shorten(url).replace('@', "%40");
+    let url = without_query(url);
+    let Some(at) = url.rfind('@') else {
+        return shorten(&url);
     };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let shown = match rest[..end].rfind('@') {
-        Some(at) => format!("{scheme}://<redacted>@{}", &rest[at + 1..]),
-        None => url.to_string(),
-    };
-    shorten(&shown)
+    let scheme = ["http://", "https://", "ws://", "wss://"]
+        .into_iter()
+        .find(|s| {
+            url.get(..s.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(s))
+                && s.len() <= at
+        })
+        .map_or("", |s| &url[..s.len()]);
+    shorten(&format!("{scheme}<redacted>@{}", &url[at + 1..]))
 }
 
 /// The host part of a URL (`scheme://host[:port]/...`), without port and IPv6 brackets, as
@@ -356,7 +361,10 @@ fn url_host(url: &str) -> Option<&str> {
     Some(host_port.split(':').next().unwrap_or(host_port))
 }
 
-/// The host is a loopback host: `localhost`, `*.localhost`, `127.0.0.0/8` or `::1`.
+/// The host is a loopback host: `localhost`, `*.localhost`, `127.0.0.0/8`, `::1`, or
+/// `127.0.0.0/8` mapped into IPv6 (`::ffff:127.0.0.1`, which browsers write `::ffff:7f00:1`).
+/// Only the canonical spellings are read: `127.1`, `0x7f.1` or `2130706433` are not loopback
+/// here, so pass a host as the browser's URL parser wrote it (the web glue does).
 pub fn is_loopback_host(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     let lower = host.to_ascii_lowercase();
@@ -367,28 +375,41 @@ pub fn is_loopback_host(host: &str) -> bool {
     is_ipv4_loopback(lower) || is_ipv6_loopback(lower)
 }
 
-/// `127.a.b.c` with decimal octets 0–255 (no leading zeros), as `Ipv4Addr` parses it; kept
+/// `a.b.c.d` with decimal octets 0–255 (no leading zeros), as `Ipv4Addr` parses it; kept
 /// small instead of pulling in the std address parser.
-fn is_ipv4_loopback(host: &str) -> bool {
+fn ipv4_octets(host: &str) -> Option<[u8; 4]> {
+    let mut octets = [0u8; 4];
     let mut parts = host.split('.');
-    if parts.next() != Some("127") {
-        return false;
-    }
-    let octet = |p: &str| {
-        !p.is_empty()
+    for octet in &mut octets {
+        let p = parts.next()?;
+        let decimal = !p.is_empty()
             && p.len() <= 3
             && p.bytes().all(|b| b.is_ascii_digit())
-            && !(p.len() > 1 && p.starts_with('0'))
-            && p.parse::<u16>().is_ok_and(|v| v <= 255)
-    };
-    let rest: Vec<&str> = parts.collect();
-    rest.len() == 3 && rest.iter().all(|p| octet(p))
+            && !(p.len() > 1 && p.starts_with('0'));
+        *octet = p.parse().ok().filter(|_| decimal)?;
+    }
+    parts.next().is_none().then_some(octets)
 }
 
-/// `::1` in any of its spellings (`0:0:0:0:0:0:0:1`, `::0:1`, `0::1`...).
-fn is_ipv6_loopback(host: &str) -> bool {
+/// `127.a.b.c`.
+fn is_ipv4_loopback(host: &str) -> bool {
+    ipv4_octets(host).is_some_and(|o| o[0] == 127)
+}
+
+/// The eight groups of an IPv6 address in any of its spellings (`0:0:0:0:0:0:0:1`, `::1`,
+/// `0::1`, a dotted IPv4 tail `::ffff:127.0.0.1` ...).
+fn ipv6_groups(host: &str) -> Option<[u16; 8]> {
+    let expanded;
+    let mut host = host;
+    if let Some(i) = host.rfind(':').filter(|i| host[i + 1..].contains('.')) {
+        // The dotted IPv4 tail as the two groups it stands for.
+        let [a, b, c, d] = ipv4_octets(&host[i + 1..])?;
+        let (high, low) = (u16::from_be_bytes([a, b]), u16::from_be_bytes([c, d]));
+        expanded = format!("{}{high:x}:{low:x}", &host[..=i]);
+        host = &expanded;
+    }
     if !host.contains(':') || !host.bytes().all(|b| b.is_ascii_hexdigit() || b == b':') {
-        return false;
+        return None;
     }
     let groups = |s: &str| -> Option<Vec<u16>> {
         if s.is_empty() {
@@ -405,23 +426,26 @@ fn is_ipv6_loopback(host: &str) -> bool {
     };
     let all = match host.split_once("::") {
         Some((head, tail)) => {
-            let (Some(h), Some(t)) = (groups(head), groups(tail)) else {
-                return false;
-            };
-            if h.len() + t.len() > 7 {
-                return false;
+            let (mut v, t) = (groups(head)?, groups(tail)?);
+            if v.len() + t.len() > 7 {
+                return None;
             }
-            let mut v = h;
             v.resize(8 - t.len(), 0);
             v.extend(t);
             v
         }
-        None => match groups(host) {
-            Some(v) if v.len() == 8 => v,
-            _ => return false,
-        },
+        None => groups(host)?,
     };
-    all[..7].iter().all(|g| *g == 0) && all[7] == 1
+    all.try_into().ok()
+}
+
+/// `::1`, or `127.0.0.0/8` mapped into IPv6 (`::ffff:7f00:1`), in any spelling.
+fn is_ipv6_loopback(host: &str) -> bool {
+    match ipv6_groups(host) {
+        Some([0, 0, 0, 0, 0, 0, 0, 1]) => true,
+        Some([0, 0, 0, 0, 0, 0xffff, high, _]) => high >> 8 == 127,
+        _ => false,
+    }
 }
 
 /// The URL's host is a loopback host (see [`is_loopback_host`]).
@@ -436,9 +460,17 @@ pub fn is_secure(url: &str) -> bool {
 }
 
 /// Refuses to send a token over a plain `ws://`/`http://` URL to a host that is not loopback,
-/// unless the caller opted in (`allow_insecure`): [`ErrorCode::InvalidOptions`].
+/// unless the caller opted in (`allow_insecure`): [`ErrorCode::InvalidOptions`]. Reads the
+/// host as [`is_loopback`] does; the web glue uses [`check_token_host`] with the host the
+/// browser's URL parser gives.
 pub fn check_token_transport(url: &str, allow_insecure: bool) -> Result<(), Error> {
-    if allow_insecure || is_secure(url) || is_loopback(url) {
+    check_token_host(is_secure(url), url_host(url).unwrap_or(""), allow_insecure)
+}
+
+/// [`check_token_transport`] for a URL already parsed: `secure` for `wss:`/`https:`, and its
+/// `host` (a name, an IPv4 address, or an IPv6 address with or without brackets).
+pub fn check_token_host(secure: bool, host: &str, allow_insecure: bool) -> Result<(), Error> {
+    if allow_insecure || secure || is_loopback_host(host) {
         return Ok(());
     }
     Err(invalid(
@@ -537,6 +569,35 @@ mod tests {
             assert_eq!(e.code(), ErrorCode::InvalidOptions, "{bad}");
             assert!(!e.message().contains("s3cr3t"), "{e}");
         }
+        // User info stays out of the message whatever the shape of the string around it.
+        for bad in [
+            "user:s3cr3t@h:6443",
+            "//user:s3cr3t@h",
+            "https:/user:s3cr3t@h",
+            "https:user:s3cr3t@h",
+            "https:\\\\user:s3cr3t@h",
+            "HTTPS://user:s3cr3t@h",
+            "https://user:s3cr3t@h@evil/x y",
+            "ftp://user:s3cr3t@h",
+            "/k8s/user:s3cr3t@h x",
+        ] {
+            for e in [
+                sh("x").websocket_url(Some(bad), PAGE).unwrap_err(),
+                sh("x").pod_url(Some(bad), PAGE).unwrap_err(),
+            ] {
+                assert_eq!(e.code(), ErrorCode::InvalidOptions, "{bad}");
+                let shown = format!("{e} {e:?}");
+                assert!(
+                    !shown.contains("s3cr3t") && !shown.contains("user"),
+                    "{shown}"
+                );
+            }
+        }
+        assert_eq!(
+            redacted("HTTPS://user:s3cr3t@h/p?token=x"),
+            "HTTPS://<redacted>@h/p?\u{2026}"
+        );
+        assert_eq!(redacted("user:s3cr3t@h:6443"), "<redacted>@h:6443");
         let e = sh("x").websocket_url(None, "not an origin").unwrap_err();
         assert_eq!(e.code(), ErrorCode::InvalidOptions);
     }
@@ -668,6 +729,11 @@ mod tests {
             "ws://[0::1]/",
             "ws://127.255.255.255/",
             "http://u@127.0.0.1/",
+            // IPv4 loopback mapped into IPv6, as written and as browsers serialise it.
+            "ws://[::ffff:127.0.0.1]:8080/",
+            "ws://[::FFFF:127.1.2.3]/",
+            "ws://[::ffff:7f00:1]/",
+            "ws://[0:0:0:0:0:ffff:7fff:ffff]/",
         ] {
             assert!(is_loopback(url), "{url}");
             assert_eq!(check_token_transport(url, false), Ok(()));
@@ -687,6 +753,20 @@ mod tests {
             "ws://127.0.0.01/",
             "ws://127.0.0.1.5/",
             "ws://127.0.0.1.nip.io/",
+            "ws://localhost.evil.com/",
+            "ws://[::ffff:128.0.0.1]/",
+            "ws://[::ffff:8000:1]/",
+            "ws://[::ffff:10.0.0.1]/",
+            "ws://[::127.0.0.1]/",
+            "ws://[::ffff:127.0.0.1.5]/",
+            "ws://[::ffff:127.0.1]/",
+            "ws://[1::ffff:127.0.0.1]/",
+            // Not canonical: the core does not guess what a parser makes of these (the web
+            // glue asks the browser's, which makes 127.0.0.1 of the first three).
+            "ws://127.1/",
+            "ws://0x7f.1/",
+            "ws://2130706433/",
+            "ws://0177.0.0.1/",
         ] {
             assert!(!is_loopback(url), "{url}");
             assert_eq!(
@@ -696,6 +776,15 @@ mod tests {
             assert_eq!(check_token_transport(url, true), Ok(()));
         }
         assert_eq!(check_token_transport("wss://example.com/x", false), Ok(()));
+        // Already parsed: the host alone, with or without brackets.
+        for host in ["127.0.0.1", "[::1]", "::1", "[::ffff:7f00:1]", "localhost"] {
+            assert_eq!(check_token_host(false, host, false), Ok(()), "{host}");
+        }
+        for host in ["example.com", "[::2]", "", "127.0.0.1.nip.io"] {
+            assert!(check_token_host(false, host, false).is_err(), "{host}");
+            assert_eq!(check_token_host(true, host, false), Ok(()), "{host}");
+            assert_eq!(check_token_host(false, host, true), Ok(()), "{host}");
+        }
         assert!(is_secure("WSS://h") && is_secure("https://h") && !is_secure("ws://h"));
     }
 }

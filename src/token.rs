@@ -11,6 +11,13 @@ use crate::error::{Error, ErrorCode};
 /// negotiating (`apiserver/pkg/authentication/request/websocket/protocol.go`).
 pub const BEARER_PROTOCOL_PREFIX: &str = "base64url.bearer.authorization.k8s.io.";
 
+/// `name` is a bearer-token subprotocol entry: the prefix in any case (a mis-cased entry still
+/// carries the token, so it is never echoed either).
+pub(crate) fn is_bearer_entry(name: &str) -> bool {
+    name.get(..BEARER_PROTOCOL_PREFIX.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(BEARER_PROTOCOL_PREFIX))
+}
+
 /// A bearer token. Its `Debug` output is redacted and it has no `Display`, so it cannot end
 /// up in a log or an error message by accident.
 #[derive(Clone, PartialEq, Eq)]

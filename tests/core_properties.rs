@@ -524,3 +524,81 @@ proptest! {
         }
     }
 }
+
+// ---- no credentials in errors ----------------------------------------------------------
+
+/// A secret no fixed message or hint can contain (upper case; the noise is lower case).
+fn secret() -> impl Strategy<Value = String> {
+    "[A-Z]{4}".prop_map(|s| format!("S3CR3T{s}"))
+}
+
+/// Bits of URL, delimiters included: `:`, `/`, `\`, `@`, `?`, `#`, `%`, brackets, spaces.
+fn url_noise() -> impl Strategy<Value = String> {
+    "[a-z0-9:/\\\\@?#.%\\[\\] _-]{0,10}"
+}
+
+/// What might start a server string, URL-shaped or not.
+fn url_start() -> impl Strategy<Value = &'static str> {
+    prop::sample::select(vec![
+        "",
+        "https://",
+        "HTTP://",
+        "wss://",
+        "ws://",
+        "//",
+        "https:/",
+        "https:",
+        "https:\\\\",
+        "https:\\",
+        "ftp://",
+        "/",
+        "/k8s/",
+        "h:6443/",
+        "user:",
+    ])
+}
+
+/// Where the secret sits: user info (anything followed by an `@` before any `?` or `#`),
+/// or a query or a fragment.
+#[derive(Debug, Clone)]
+enum Place {
+    UserInfo { before_at: String },
+    Query { mark: char, before: String },
+}
+
+fn place() -> impl Strategy<Value = Place> {
+    prop_oneof![
+        "[a-z0-9:/\\\\@.%\\[\\] _-]{0,8}".prop_map(|before_at| Place::UserInfo { before_at }),
+        (prop::sample::select(vec!['?', '#']), url_noise())
+            .prop_map(|(mark, before)| Place::Query { mark, before }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(config(3000))]
+
+    /// Whatever the shape of the server string, an error about it (message, `Display`,
+    /// `Debug`, hint) never holds user info, a query or a fragment the caller put in it.
+    #[test]
+    fn server_errors_never_echo_credentials(
+        start in url_start(),
+        head in url_noise(),
+        secret in secret(),
+        place in place(),
+        tail in url_noise(),
+    ) {
+        let server = match &place {
+            Place::UserInfo { before_at } => format!("{start}{head}{secret}{before_at}@{tail}"),
+            Place::Query { mark, before } => format!("{start}{head}{mark}{before}{secret}{tail}"),
+        };
+        let req = kube_exec_wasm::ExecRequest::exec("default", "demo", ["sh"]);
+        let page = "http://localhost:8080";
+        for result in [req.websocket_url(Some(&server), page), req.pod_url(Some(&server), page)] {
+            if let Err(e) = result {
+                for shown in [e.to_string(), format!("{e:?}"), e.hint().to_string()] {
+                    prop_assert!(!shown.contains(&secret), "{server:?} -> {shown}");
+                }
+            }
+        }
+    }
+}

@@ -120,6 +120,91 @@ fn stdin_eof_on_v5() {
     }
 }
 
+/// A mebibyte (the default bound of what may wait for the socket) of one-byte writes before
+/// the socket opens, as a paste into a terminal that is still connecting arrives: each write
+/// is queued in constant time, and the open sends them as the fewest frames the frame limit
+/// allows, every byte in order. Counts frames; does not time anything.
+#[test]
+fn a_mebibyte_of_one_byte_writes_before_open() {
+    const MIB: usize = 1 << 20;
+    for max_frame in [SessionConfig::default().max_stdin_frame, MIB, 100_000] {
+        let mut p = Pair::new(
+            SessionConfig {
+                max_stdin_frame: max_frame,
+                ..config(&[Protocol::V5], true, false)
+            },
+            Glue::Native,
+        );
+        assert_eq!(p.session.config().max_pending_bytes, MIB);
+        for i in 0..MIB {
+            p.stdin(&[(i % 251) as u8]).unwrap();
+        }
+        assert_eq!(p.sent, vec![], "nothing before open");
+        assert_eq!(
+            p.stdin(b"x").unwrap_err().code(),
+            ErrorCode::BufferFull,
+            "the bound holds"
+        );
+        p.open("v5.channel.k8s.io");
+        let frames = p.take_sent();
+        assert_eq!(
+            frames.len(),
+            MIB.div_ceil(max_frame),
+            "max frame {max_frame}"
+        );
+        let mut bytes = Vec::with_capacity(MIB);
+        for f in &frames {
+            let Transmit::Binary(f) = f else {
+                panic!("not a binary frame: {f:?}")
+            };
+            assert_eq!(f[0], 0, "a stdin frame");
+            assert!(f.len() - 1 <= max_frame);
+            bytes.extend_from_slice(&f[1..]);
+        }
+        assert_eq!(bytes.len(), MIB);
+        assert!(bytes.iter().enumerate().all(|(i, b)| *b == (i % 251) as u8));
+    }
+}
+
+/// What is queued before open goes out merged, but in the order of the calls: a resize
+/// between two runs of writes stays between them, and the CLOSE signal comes last.
+#[test]
+fn queued_writes_merge_but_keep_their_order() {
+    for glue in GLUES {
+        let mut p = Pair::new(
+            SessionConfig {
+                max_stdin_frame: 4,
+                ..config(&[Protocol::V5], true, true)
+            },
+            glue,
+        );
+        for b in b"abcdef" {
+            p.stdin(&[*b]).unwrap();
+        }
+        p.session
+            .resize(TerminalSize::new(80, 24).unwrap())
+            .unwrap();
+        p.stdin(b"").unwrap();
+        p.stdin(b"gh").unwrap();
+        p.stdin(b"i").unwrap();
+        p.close_stdin().unwrap();
+        assert_eq!(p.stdin(b"j").unwrap_err().code(), ErrorCode::NotOpen);
+        p.open("v5.channel.k8s.io");
+        assert_eq!(
+            p.take_sent(),
+            vec![
+                bin(b"\x00abcd"),
+                bin(b"\x00ef"),
+                bin(b"\x04{\"Width\":80,\"Height\":24}\n"),
+                bin(b"\x00ghi"),
+                bin(&[0xff, 0x00]),
+            ],
+            "{glue:?}"
+        );
+        assert_eq!(p.session.phase(), Phase::StdinClosed);
+    }
+}
+
 #[test]
 fn stdin_eof_refused_on_v4_and_base64() {
     for answer in [

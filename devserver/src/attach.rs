@@ -94,7 +94,7 @@ impl Hub {
                 futures_util::future::join_all(pumps),
             )
             .await;
-            crate::server::log!("attach: main process of {name} exited with {code}");
+            crate::log::log!("attach: main process of {name} exited with {code}");
             let _ = exit_tx.send(true);
         });
         let proc = Arc::new(MainProcess {
@@ -137,7 +137,7 @@ pub async fn run(
                     }
                 }
                 Err(broadcast::error::RecvError::Lagged(n)) => {
-                    crate::server::log!("attach: a slow client missed {n} output chunks");
+                    crate::log::log!("attach: a slow client missed {n} output chunks");
                 }
                 Err(broadcast::error::RecvError::Closed) => break,
             },

@@ -1,7 +1,7 @@
 //! Static files for `--www DIR`, same origin as the API: `index.html` for directories, proper
 //! content types (`.wasm` as `application/wasm`), nothing outside DIR.
 
-use crate::server::{json, response, Body};
+use crate::reply::{json, response, Body};
 use crate::status;
 use bytes::Bytes;
 use hyper::{Response, StatusCode};

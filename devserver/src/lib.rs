@@ -6,15 +6,19 @@
 
 pub mod api;
 pub mod attach;
+pub mod connections;
 pub mod exec;
 pub mod files;
+pub mod log;
 pub mod pods;
 pub mod process;
 pub mod reaper;
+pub mod reply;
 pub mod scripted;
 pub mod server;
 pub mod session;
 pub mod status;
+pub mod streaming;
 pub mod tls;
 pub mod wire;
 
@@ -22,7 +26,7 @@ use clap::Parser;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use server::log;
+use log::log;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -64,7 +68,8 @@ pub struct Args {
     /// The PEM private key for --tls-cert.
     #[arg(long, requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
-    /// Write a kubeconfig (server URL, CA, token) to this path.
+    /// Write a kubeconfig (server URL, CA, token) to this path: a new mode-0600 file renamed
+    /// over it (a symlink there is replaced, not followed).
     #[arg(long)]
     pub write_kubeconfig: Option<PathBuf>,
     /// Pods to serve, from a TOML file (default: the built-in demo/echo/two/stopped).
@@ -188,7 +193,7 @@ pub async fn run(args: Args) -> Result<(), String> {
             (1024, 1024)
         }
     };
-    let connections = server::Connections::new(match args.max_connections {
+    let connections = connections::Connections::new(match args.max_connections {
         Some(n) => n as usize,
         None => default_max_connections(nofile),
     });
@@ -258,8 +263,10 @@ pub async fn run(args: Args) -> Result<(), String> {
         listen_ip: (!local.ip().is_unspecified()).then(|| local.ip()),
         pods,
         www: args.www.clone(),
-        hub: Arc::new(attach::Hub::default()),
-        idle_timeout: args.idle_timeout,
+        sessions: streaming::Sessions {
+            hub: Arc::new(attach::Hub::default()),
+            idle_timeout: args.idle_timeout,
+        },
     });
     // The first stdout line is the contract with scripts/lib.sh.
     {
@@ -320,7 +327,7 @@ pub async fn run(args: Args) -> Result<(), String> {
         // Every process's reaper gets SIGTERM as its parent-death signal and kills its tree.
         std::process::exit(0);
     });
-    let mut refusing = false;
+    let mut refused_since: Option<std::time::Instant> = None;
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(x) => x,
@@ -339,13 +346,14 @@ pub async fn run(args: Args) -> Result<(), String> {
             let Some(refusal) = connections.take_refusal() else {
                 continue;
             };
-            if !refusing {
+            // Logged once, and again at most every 10 s while it goes on.
+            if refused_since.is_none_or(|t| t.elapsed() >= Duration::from_secs(10)) {
                 log!(
                     "{} connections open: refusing more with 429 until some close",
                     connections.max()
                 );
+                refused_since = Some(std::time::Instant::now());
             }
-            refusing = true;
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
                 let Some(io) = handshake(stream, peer, acceptor).await else {
@@ -366,10 +374,9 @@ pub async fn run(args: Args) -> Result<(), String> {
             });
             continue;
         };
-        refusing = false;
         // The session watches this socket for the peer hanging up while it does not read; it
         // stays open as long as the connection (hyper's upgraded socket owns the stream).
-        let client = server::Client {
+        let client = connections::Client {
             addr: peer,
             socket: session::PeerSocket::new(Some(std::os::fd::AsRawFd::as_raw_fd(&stream))),
             slot,

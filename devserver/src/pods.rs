@@ -89,10 +89,11 @@ pub enum Fault {
     SplitUtf8,
     Stall,
     Large,
+    Redirect,
 }
 
 impl Fault {
-    pub const ALL: [Fault; 7] = [
+    pub const ALL: [Fault; 8] = [
         Fault::Drop,
         Fault::CloseAbnormal,
         Fault::Malformed,
@@ -100,6 +101,7 @@ impl Fault {
         Fault::SplitUtf8,
         Fault::Stall,
         Fault::Large,
+        Fault::Redirect,
     ];
 
     pub fn pod_name(self) -> &'static str {
@@ -111,6 +113,7 @@ impl Fault {
             Fault::SplitUtf8 => "fault-split-utf8",
             Fault::Stall => "fault-stall",
             Fault::Large => "fault-large",
+            Fault::Redirect => "fault-redirect",
         }
     }
 }

@@ -2,15 +2,15 @@
 //! its own ([`crate::reaper`]) that kills everything the process started when it exits, when the
 //! client leaves, or when the server dies.
 
-use crate::session::Stdin;
 use crate::wire::{self, TermSize};
+use bytes::Bytes;
 use std::collections::BTreeMap;
 use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::{Arc, OnceLock};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit};
 
 /// What to run.
 pub struct Spec<'a> {
@@ -31,6 +31,45 @@ pub enum Input {
     Data(Stdin),
     /// stdin EOF: close the pipe, or on a PTY send ^D (a PTY has no half-close).
     Eof,
+}
+
+/// Bytes of client stdin on their way to a process. They hold their share of the session's
+/// stdin budget ([`crate::session::STDIN_BUDGET`]) until dropped (written, or thrown away), and
+/// know whether the session that read them is still there.
+pub struct Stdin {
+    pub bytes: Bytes,
+    _budget: OwnedSemaphorePermit,
+    left: watch::Receiver<bool>,
+}
+
+impl std::fmt::Debug for Stdin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Stdin({} bytes)", self.bytes.len())
+    }
+}
+
+impl Stdin {
+    /// `bytes` holding `budget`; `left` becomes true when their session ends.
+    pub fn new(bytes: Bytes, budget: OwnedSemaphorePermit, left: watch::Receiver<bool>) -> Stdin {
+        Stdin {
+            bytes,
+            _budget: budget,
+            left,
+        }
+    }
+
+    /// Its session has ended: nobody waits for these bytes any more.
+    pub fn is_orphan(&self) -> bool {
+        *self.left.borrow() || self.left.has_changed().is_err()
+    }
+
+    /// Resolves when its session ends.
+    pub fn orphaned(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut left = self.left.clone();
+        async move {
+            let _ = left.wait_for(|gone| *gone).await;
+        }
+    }
 }
 
 /// The way into a process: stdin (queued without limit here; the sessions' stdin budgets bound

@@ -81,7 +81,8 @@ pub async fn fault(
                 }
                 Ending::Status(Outcome::Success)
             }
-            Fault::Stall => Ending::Gone,
+            // Answered with a redirect before any upgrade (server.rs): never reaches here.
+            Fault::Stall | Fault::Redirect => Ending::Gone,
         }
     };
     tokio::select! {

@@ -7,7 +7,7 @@
 //! reading the socket (TCP backpressure) until the process has taken some, and meanwhile watches
 //! for the client leaving without reading from the socket (see [`PeerSocket`]).
 
-use crate::process::{self, Input, ProcessInput};
+use crate::process::{self, Input, ProcessInput, Stdin};
 use crate::status::{self, Outcome};
 use crate::wire::{self, Inbound, Subprotocol, TermSize};
 use bytes::Bytes;
@@ -32,40 +32,14 @@ pub const CHUNK: usize = 256 * 1024;
 /// One message larger than this is still taken, alone.
 pub const STDIN_BUDGET: usize = 4 << 20;
 
+/// What each queued stdin message costs on top of its bytes (its bookkeeping), so that many
+/// tiny messages are bounded too.
+const STDIN_ITEM_COST: usize = 128;
+
 /// While the reader waits for stdin budget: how often it checks whether the client hung up,
 /// and every how many checks it sends a ping.
 const HANGUP_CHECK: Duration = Duration::from_millis(100);
 const PING_EVERY: u32 = 5;
-
-/// Bytes of client stdin on their way to a process. They hold their share of the session's
-/// [`STDIN_BUDGET`] until dropped (written, or thrown away), and know whether the session that
-/// read them is still there.
-pub struct Stdin {
-    pub bytes: Bytes,
-    _budget: OwnedSemaphorePermit,
-    left: watch::Receiver<bool>,
-}
-
-impl std::fmt::Debug for Stdin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Stdin({} bytes)", self.bytes.len())
-    }
-}
-
-impl Stdin {
-    /// Its session has ended: nobody waits for these bytes any more.
-    pub fn is_orphan(&self) -> bool {
-        *self.left.borrow() || self.left.has_changed().is_err()
-    }
-
-    /// Resolves when its session ends.
-    pub fn orphaned(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
-        let mut left = self.left.clone();
-        async move {
-            let _ = left.wait_for(|gone| *gone).await;
-        }
-    }
-}
 
 /// The connection's TCP socket, watched for the peer hanging up while the reader does not read
 /// (a FIN or a reset shows as POLLRDHUP / POLLHUP / POLLERR without reading any data).
@@ -453,7 +427,7 @@ where
             // The TCP connection ended without a close frame: the client is simply gone.
             Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => break,
             Some(Err(WsError::Protocol(e))) => {
-                crate::server::log!("websocket protocol error from the client: {e}");
+                crate::log::log!("websocket protocol error from the client: {e}");
                 let _ = tx
                     .send(Event::End(Ending::Close(1002, "protocol error")))
                     .await;
@@ -465,9 +439,9 @@ where
             // Any data message counts, even an empty stdin frame (a keepalive).
             deadline = Some(tokio::time::Instant::now() + d);
         }
-        let data: &[u8] = match &msg {
+        let data: Bytes = match msg {
             Message::Binary(b) => b,
-            Message::Text(t) => t.as_bytes(),
+            Message::Text(t) => t.into(),
             Message::Close(_) => {
                 // Keep reading: tungstenite queues the close reply and then ends the stream.
                 if !gone_sent {
@@ -483,7 +457,7 @@ where
                 channel: wire::STDIN,
                 payload,
             } => {
-                let n = payload.len().min(STDIN_BUDGET) as u32;
+                let n = (payload.len() + STDIN_ITEM_COST).min(STDIN_BUDGET) as u32;
                 let budget = match r.budget.clone().try_acquire_many_owned(n) {
                     Ok(permit) => permit,
                     Err(_) => match wait_for_budget(&r, n).await {
@@ -495,11 +469,7 @@ where
                     // The client could not send while the socket was not read.
                     deadline = Some(tokio::time::Instant::now() + d);
                 }
-                Event::Stdin(Stdin {
-                    bytes: payload,
-                    _budget: budget,
-                    left: r.left.clone(),
-                })
+                Event::Stdin(Stdin::new(payload, budget, r.left.clone()))
             }
             Inbound::Data {
                 channel: wire::RESIZE,

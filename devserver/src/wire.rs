@@ -214,8 +214,9 @@ pub enum Inbound {
 }
 
 /// Decodes a client message. The server takes text and binary messages alike: the subprotocol,
-/// not the message type, decides the encoding (`wsstream/conn.go`).
-pub fn decode_inbound(proto: Subprotocol, msg: &[u8]) -> Inbound {
+/// not the message type, decides the encoding (`wsstream/conn.go`). A binary payload is a slice
+/// of the message, not a copy.
+pub fn decode_inbound(proto: Subprotocol, msg: Bytes) -> Inbound {
     let Some((&first, rest)) = msg.split_first() else {
         return Inbound::Ignore;
     };
@@ -246,7 +247,7 @@ pub fn decode_inbound(proto: Subprotocol, msg: &[u8]) -> Inbound {
     }
     Inbound::Data {
         channel: first,
-        payload: Bytes::copy_from_slice(rest),
+        payload: msg.slice(1..),
     }
 }
 
@@ -460,29 +461,47 @@ mod tests {
     fn inbound_frames() {
         use Subprotocol::*;
         assert_eq!(
-            decode_inbound(V5, &[0, b'h', b'i']),
+            decode_inbound(V5, Bytes::copy_from_slice(&[0, b'h', b'i'])),
             Inbound::Data {
                 channel: 0,
                 payload: Bytes::from_static(b"hi")
             }
         );
-        assert_eq!(decode_inbound(V5, &[255, 0]), Inbound::Close { channel: 0 });
-        assert!(matches!(decode_inbound(V5, &[255]), Inbound::Fatal(_)));
+        assert_eq!(
+            decode_inbound(V5, Bytes::copy_from_slice(&[255, 0])),
+            Inbound::Close { channel: 0 }
+        );
         assert!(matches!(
-            decode_inbound(V5, &[255, 0, 0]),
+            decode_inbound(V5, Bytes::copy_from_slice(&[255])),
             Inbound::Fatal(_)
         ));
-        assert!(matches!(decode_inbound(V5, &[255, 9]), Inbound::Fatal(_)));
-        assert_eq!(decode_inbound(V4, &[255, 0]), Inbound::Ignore);
-        assert_eq!(decode_inbound(V4, &[]), Inbound::Ignore);
+        assert!(matches!(
+            decode_inbound(V5, Bytes::copy_from_slice(&[255, 0, 0])),
+            Inbound::Fatal(_)
+        ));
+        assert!(matches!(
+            decode_inbound(V5, Bytes::copy_from_slice(&[255, 9])),
+            Inbound::Fatal(_)
+        ));
         assert_eq!(
-            decode_inbound(V4Base64, b"0Zm9vCg=="),
+            decode_inbound(V4, Bytes::copy_from_slice(&[255, 0])),
+            Inbound::Ignore
+        );
+        assert_eq!(
+            decode_inbound(V4, Bytes::copy_from_slice(&[])),
+            Inbound::Ignore
+        );
+        assert_eq!(
+            decode_inbound(V4Base64, Bytes::copy_from_slice(b"0Zm9vCg==")),
             Inbound::Data {
                 channel: 0,
                 payload: Bytes::from_static(b"foo\n")
             }
         );
-        assert_eq!(decode_inbound(V4Base64, b"0Zm9vCg"), Inbound::Ignore);
+        assert_eq!(
+            decode_inbound(V4Base64, Bytes::copy_from_slice(b"0Zm9vCg")),
+            Inbound::Ignore
+        );
     }
 
     #[test]

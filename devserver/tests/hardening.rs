@@ -252,7 +252,13 @@ async fn the_token_comes_from_a_file_or_the_environment_never_reaching_processes
             .status,
         200
     );
-    assert!(server.log_text().contains("token: from --token-file"));
+    // The log is collected by another thread: wait for the line rather than race it.
+    assert!(
+        eventually(50, Duration::from_millis(20), || server
+            .log_text()
+            .contains("token: from --token-file"))
+        .await
+    );
     drop(server);
     // Server::start hands TOKEN over in KEW_DEVSERVER_TOKEN; the processes never see it.
     let server = Server::start(&[]);

@@ -210,6 +210,77 @@ async fn not_found_and_bad_requests_use_the_api_servers_texts() {
     assert_eq!(t.stdout_str(), "b\n");
 }
 
+/// Go's net/url (≥ 1.17), which the API server reads the query with, splits it on `&` only and
+/// drops a pair holding a raw `;` whole; net/http logs that the query held one.
+#[tokio::test]
+async fn a_raw_semicolon_drops_its_parameter_as_go_does() {
+    let server = Server::start(&[]);
+    let p = "v5.channel.k8s.io";
+    let auth = [bearer(TOKEN)];
+    let exec = "/api/v1/namespaces/default/pods/demo/exec";
+    // The only command is dropped: no command at all.
+    let r = upgrade(
+        &server,
+        &format!("{exec}?command=echo;id&stdout=1"),
+        &[p],
+        &auth,
+    )
+    .await
+    .refused();
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        status_of(&r).1,
+        "you must specify at least one command for the container"
+    );
+    // Both flags are in the dropped pair: no stream at all.
+    let r = upgrade(
+        &server,
+        &format!("{exec}?command=echo&stdout=1;stderr=1"),
+        &[p],
+        &auth,
+    )
+    .await
+    .refused();
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        status_of(&r).1,
+        "you must specify at least 1 of stdin, stdout, stderr"
+    );
+    // `echo` runs without the dropped argument (`;` is not a separator: no `a`, no `b`).
+    let (mut ws, _) = upgrade(
+        &server,
+        &format!("{exec}?command=echo&command=a;b&command=c&stdout=1"),
+        &[p],
+        &auth,
+    )
+    .await
+    .upgraded();
+    let t = collect(&mut ws, p, std::time::Duration::from_secs(10)).await;
+    assert_eq!(t.stdout_str(), "c\n");
+    assert_eq!(t.status()["status"], "Success");
+    // Percent-encoded, `;` is part of the value, as kubectl sends it.
+    let (mut ws, _) = upgrade(
+        &server,
+        &format!("{exec}?command=echo&command=a%3Bb&stdout=1"),
+        &[p],
+        &auth,
+    )
+    .await
+    .upgraded();
+    let t = collect(&mut ws, p, std::time::Duration::from_secs(10)).await;
+    assert_eq!(t.stdout_str(), "a;b\n");
+    // One warning per request with a raw `;`, none for the encoded one.
+    let warned = |log: &str| log.matches("holds a raw ';'").count();
+    assert!(
+        eventually(50, std::time::Duration::from_millis(20), || warned(
+            &server.log_text()
+        ) == 3)
+        .await,
+        "{}",
+        server.log_text()
+    );
+}
+
 #[tokio::test]
 async fn without_upgrade_the_answer_is_upgrade_request_required() {
     let server = Server::start(&[]);

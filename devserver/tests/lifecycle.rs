@@ -252,6 +252,17 @@ async fn an_attach_client_leaving_while_stdin_is_backed_up_leaves_the_others_alo
     })
     .await;
     assert_eq!(closed, Ok(true), "the watcher's close was answered");
+    // ...and its session ended (a close is answered by the WebSocket layer even when the
+    // session behind it is stuck).
+    let both = eventually(20, Duration::from_millis(100), || {
+        log_count(&server, "end: client left") == 2
+    })
+    .await;
+    assert!(
+        both,
+        "the watcher's session did not end: {}",
+        server.log_text()
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -75,6 +75,18 @@ for K in "${KUBECTLS[@]}"; do
     bad "$v exec: rc=$rc stdout=$(printf %q "$out") stderr=$(printf %q "$(cat "$WORK/err-$v")")"
   fi
 
+  # 1b. ';' in argv elements: kubectl percent-encodes it (%3B), so no parameter is dropped (the
+  #     devserver, like Go's net/url, drops a query pair holding a raw ';').
+  set +e
+  out=$("${kc[@]}" exec demo -- echo 'a;b' ';' 'c;;d' 2>"$WORK/err-$v")
+  rc=$?
+  set -e
+  if [ "$rc" -eq 0 ] && [ "$out" = "a;b ; c;;d" ]; then
+    ok "$v exec: argv with ';' arrives whole"
+  else
+    bad "$v exec with ';': rc=$rc stdout=$(printf %q "$out") stderr=$(cat "$WORK/err-$v")"
+  fi
+
   # 2. stdin: piped input reaches cat, and its EOF (v5 CLOSE) ends it.
   set +e
   out=$(printf hi | "${kc[@]}" exec -i demo -- cat 2>"$WORK/err-$v")
@@ -164,6 +176,12 @@ if grep -q 'exec default/demo/shell v5 start' "$log_file" && grep -q 'attach def
   ok "kubectl used WebSocket v5.channel.k8s.io for exec and attach"
 else
   bad "no v5 exec/attach sessions in the devserver log"
+fi
+
+if grep -q "holds a raw ';'" "$log_file"; then
+  bad "kubectl sent a query with a raw ';'"
+else
+  ok "kubectl sent no raw ';' in any query"
 fi
 
 if grep -q 'wrong-token' "$ARTIFACTS/kubectl.devserver.log" || grep -qF "$(sed -n 's/^ *token: "\(.*\)"/\1/p' "$KC")" "$ARTIFACTS/kubectl.devserver.log"; then

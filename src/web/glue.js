@@ -183,18 +183,24 @@ function bytesOf(chunk) {
 }
 
 // The preflight after a failed handshake, and getPod(): a GET of the pod with the session's
-// credentials; calls `call(CALL_PREFLIGHT, answer)` exactly once with `{ status, body }`, or
-// with null when no answer came (network, CORS, certificate, abort).
+// credentials; calls `call(CALL_PREFLIGHT, answer)` exactly once with `{ status, body }`,
+// `{ redirect: true }`, or null when no answer came (network, CORS, certificate, abort). It
+// never follows a redirect, which would take the Authorization header elsewhere:
+// `redirect: "manual"` stops at the 3xx as `redirect: "error"` does, but returns it as an
+// "opaqueredirect" response (no status, headers or body) instead of a network error, so it can
+// be reported as one.
 export function preflight(url, token, signal, call) {
   const headers = { Accept: "application/json" };
   if (token !== undefined) headers.Authorization = `Bearer ${token}`;
-  fetch(url, { cache: "no-store", credentials: "omit", headers, signal })
+  fetch(url, { cache: "no-store", redirect: "manual", headers, signal })
     .then(
       (r) =>
-        r.arrayBuffer().then(
-          (b) => ({ status: r.status, body: new Uint8Array(b) }),
-          () => ({ status: r.status, body: new Uint8Array(0) }),
-        ),
+        r.type === "opaqueredirect"
+          ? { redirect: true }
+          : r.arrayBuffer().then(
+              (b) => ({ status: r.status, body: new Uint8Array(b) }),
+              () => ({ status: r.status, body: new Uint8Array(0) }),
+            ),
       () => null,
     )
     .then((answer) => call(CALL_PREFLIGHT, answer));
@@ -279,10 +285,15 @@ export class Recorder {
 // `fail` errors the stream so that no later write reaches the (then released) session.
 export class Input {
   constructor(ws) {
+    this.ws = ws;
     this.ctrl = null;
     this.error = null;
     this.call = null;
     this.route = null;
+    // The write under way in the sink (a promise), and how many writes reached the sink: see
+    // `settled`.
+    this.busy = null;
+    this.writes = 0;
     const check = (error) => {
       if (error !== undefined) throw error;
     };
@@ -292,8 +303,8 @@ export class Input {
             start: (c) => {
               this.ctrl = c;
             },
-            write: (chunk) => this.writeStdin(ws, chunk),
-            close: () => check(this.call(CALL_STDIN_CLOSE)),
+            write: (chunk) => this.during(this.writeStdin(ws, chunk)),
+            close: () => this.closeAfterWrites(),
             abort: () => {
               this.call(CALL_STDIN_ABORT);
             },
@@ -306,6 +317,45 @@ export class Input {
           },
       { highWaterMark: 1 },
     );
+  }
+
+  // Notes a write that reached the sink, and keeps its promise (if it has one) until it ends.
+  during(pending) {
+    this.writes++;
+    if (pending === undefined) return undefined;
+    const done = () => {
+      if (this.busy === tracked) this.busy = null;
+    };
+    const tracked = pending.then(done, done);
+    this.busy = tracked;
+    return pending;
+  }
+
+  // Resolves once no write is under way and none is waiting in the stream's queue: a queued
+  // chunk reaches the sink in the microtasks right after the write before it ends, so a
+  // whole task that passes with no new write means the queue is empty.
+  async settled() {
+    for (;;) {
+      const seen = this.writes;
+      if (this.busy !== null) await this.busy;
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      if (this.busy === null && this.writes === seen) return;
+    }
+  }
+
+  // `closeStdin()` and the stream's close: the CLOSE signal goes to the socket only after
+  // every write made before it, and the promise resolves once the socket has sent it all
+  // (or has closed). The browser keeps the order of `send` calls; the wait makes "resolved"
+  // mean "left this page".
+  async closeAfterWrites() {
+    await this.settled();
+    if (this.error !== null) throw this.error;
+    const error = this.call(CALL_STDIN_CLOSE);
+    if (error !== undefined) throw error;
+    const ws = this.ws;
+    while (this.error === null && ws.readyState === 1 && ws.bufferedAmount > 0) {
+      await sleep(DRAIN_POLL_MS);
+    }
   }
 
   // The fast path (a keystroke, a line): when the core says the bytes may go out now as one

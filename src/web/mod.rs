@@ -71,13 +71,13 @@ export interface ExecOptions {
   signal?: AbortSignal;
   /**
    * Allow sending `token` over plain ws:// to a host other than loopback (default false):
-   * anyone on the path can read it.
+   * anyone on the path can read it. Loopback is decided on the URL as the browser parses it.
    */
   allowInsecureToken?: boolean;
   /**
    * After a failed handshake (the browser reports only close code 1006), GET the pod with the
    * same credentials to tell Unauthorized / Forbidden / NotFound / ConnectFailed apart
-   * (default true).
+   * (default true). It never follows a redirect.
    */
   preflight?: boolean;
   /**

@@ -19,7 +19,7 @@ use crate::request::{check_token_transport, ExecRequest};
 
 /// Resolves with the pod (`errors::pod_to_js`), or rejects with an `ExecError`: the HTTP
 /// status classified as the preflight's (`Unauthorized`, `Forbidden`, `NotFound`,
-/// `ConnectFailed`), `ProtocolError` for a body that is not a Pod, `Aborted`,
+/// `ConnectFailed`; a redirect is not followed, as the preflight's), `ProtocolError` for a body that is not a Pod, `Aborted`,
 /// `InvalidOptions`.
 pub fn get_pod(bag: JsValue) -> Promise {
     bindings::install_panic_hook();
@@ -82,6 +82,13 @@ fn answer_to_pod(answer: &JsValue, signal: &JsValue) -> Result<JsValue, Error> {
         ));
     }
     let get = |k: &str| Reflect::get(answer, &JsValue::from_str(k)).unwrap_or_default();
+    if get("redirect").is_truthy() {
+        return Err(Error::new(
+            ErrorCode::ConnectFailed,
+            "the pod could not be read: the server answered with a redirect, which was not followed",
+        )
+        .with_hint(super::preflight::REDIRECT_HINT));
+    }
     let status = get("status").as_f64().unwrap_or(0.0) as u16;
     let body = get("body")
         .dyn_into::<Uint8Array>()

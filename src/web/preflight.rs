@@ -10,12 +10,20 @@ use wasm_bindgen::{JsCast, JsValue};
 use crate::error::{Error, ErrorCode};
 use crate::pod::{ContainerState, PodInfo};
 
+/// The hint of a preflight answered with a redirect.
+pub(super) const REDIRECT_HINT: &str =
+    "the server redirected the request: the server URL leads to \
+    something other than the Kubernetes API (a login page, an authenticating proxy, an \
+    http-to-https redirect); use the API server's own URL";
+
 /// What the handshake failure `failed` really was, from the preflight's `answer`
-/// (`{ status, body }`, or null when no answer came): `Unauthorized`, `Forbidden`, `NotFound`
-/// or `ConnectFailed` with the HTTP status; for a readable pod, `ContainerRequired` or
-/// `NotFound` listing its containers when the request's `container` does not suit it, or
-/// `failed` naming a container that is not running; or `failed` itself, explained, when the
-/// preflight tells nothing more. `Aborted` if the signal fired meanwhile.
+/// (`{ status, body }`, `{ redirect: true }`, or null when no answer came): `Unauthorized`,
+/// `Forbidden`, `NotFound` or `ConnectFailed` with the HTTP status, `ConnectFailed` with a
+/// hint for a redirect (which the preflight does not follow: the credentials go nowhere
+/// else); for a readable pod, `ContainerRequired` or `NotFound` listing its containers when
+/// the request's `container` does not suit it, or `failed` naming a container that is not
+/// running; or `failed` itself, explained, when the preflight tells nothing more. `Aborted` if
+/// the signal fired meanwhile.
 pub fn classify(answer: &JsValue, aborted: bool, failed: Error, container: Option<&str>) -> Error {
     if aborted {
         return Error::new(ErrorCode::Aborted, "aborted by the signal");
@@ -31,6 +39,17 @@ pub fn classify(answer: &JsValue, aborted: bool, failed: Error, container: Optio
         );
     }
     let get = |k: &str| Reflect::get(answer, &JsValue::from_str(k)).unwrap_or_default();
+    if get("redirect").is_truthy() {
+        return Error::new(
+            ErrorCode::ConnectFailed,
+            format!(
+                "{}; the server answered the preflight request with a redirect, which was not \
+                 followed",
+                failed.message()
+            ),
+        )
+        .with_hint(REDIRECT_HINT);
+    }
     let status = get("status").as_f64().unwrap_or(0.0) as u16;
     let body = get("body")
         .dyn_into::<Uint8Array>()

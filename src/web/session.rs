@@ -18,7 +18,7 @@ use std::rc::Rc;
 use js_sys::{Function, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{AbortSignal, BinaryType, WebSocket};
+use web_sys::{AbortSignal, BinaryType, Url, WebSocket};
 
 use super::bindings::{self, Input, Output, Recorder, Tracked};
 use super::errors::{error_to_js, js_error, status_to_js};
@@ -250,15 +250,14 @@ impl ExecSession {
         resize(&self.inner, cols, rows)
     }
 
-    /// Ends stdin (the v5 CLOSE signal): the process sees EOF. Rejects with
-    /// `HalfCloseUnsupported` on other protocols, which cannot end stdin alone. Call it after
-    /// the last stdin write resolved (or close the stdin stream instead, which orders it).
+    /// Ends stdin (the v5 CLOSE signal): the process sees EOF. The signal goes out after
+    /// every stdin write made before the call (even ones not awaited yet), and the promise
+    /// resolves once the socket has sent it all. Rejects with `HalfCloseUnsupported` on other
+    /// protocols, which cannot end stdin alone.
     #[wasm_bindgen(js_name = closeStdin, unchecked_return_type = "Promise<void>")]
     pub fn close_stdin(&self) -> Promise {
-        match close_stdin(&self.inner) {
-            Ok(()) => Promise::resolve(&JsValue::UNDEFINED),
-            Err(e) => Promise::reject(&e),
-        }
+        let stdin = self.inner.borrow().stdin.clone();
+        stdin.close_after_writes()
     }
 
     /// Ends the session: the socket closes, the output streams end, `exit` rejects with
@@ -336,9 +335,20 @@ pub fn connect(kind: Kind, o: Options, opened: Opened) -> Result<(), Error> {
     let url = request.websocket_url(o.server.as_deref(), &origin)?;
     let pod_url = request.pod_url(o.server.as_deref(), &origin)?;
     let token = o.token.as_deref().map(BearerToken::new).transpose()?;
+    // The URL as the browser reads it, which is the URL the socket uses: the token guard
+    // decides on the browser's own host (`127.1`, `0x7f.1`, `2130706433` are 127.0.0.1
+    // there; `[::ffff:127.0.0.1]` is `[::ffff:7f00:1]`), so guard and connection agree.
+    let url = Url::new(&url).map_err(|_| {
+        Error::new(
+            ErrorCode::InvalidOptions,
+            "the server URL is not a URL the browser can open",
+        )
+    })?;
     if token.is_some() {
-        crate::request::check_token_transport(&url, o.allow_insecure_token)?;
+        let secure = url.protocol() == "wss:";
+        crate::request::check_token_host(secure, &url.hostname(), o.allow_insecure_token)?;
     }
+    let url = url.href();
     let mut config = SessionConfig::for_request(&request);
     config.offer = offer.clone();
     if let Some(ms) = o.ready_timeout_ms {

@@ -8,12 +8,15 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{
+    criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
+};
 use kube_exec_wasm::channel::Channel;
 use kube_exec_wasm::frame::{
     decode_base64_into, decode_binary, encode_base64, encode_binary, Frame,
 };
-use kube_exec_wasm::session::{Event, MessageKind, Route, Session, SessionConfig};
+use kube_exec_wasm::protocol::Protocol;
+use kube_exec_wasm::session::{Event, MessageKind, Route, Session, SessionConfig, Transmit};
 
 const TOTAL: usize = 4 << 20;
 
@@ -157,6 +160,41 @@ fn session(c: &mut Criterion) {
     g.finish();
 }
 
+/// Stdin written before the socket opens, one byte per write (a paste into a terminal that is
+/// still connecting, fed by keystroke): `n` writes queued, then the open that sends them. The
+/// figure is writes per second. The pending queue is bounded at 1 MiB (the default
+/// `max_pending_bytes`), so the largest case is the most a caller can queue.
+fn stdin_before_open(c: &mut Criterion) {
+    let mut g = c.benchmark_group("stdin before open");
+    // Each iteration is one whole session: equal iteration counts per sample, the fewest
+    // samples criterion allows.
+    g.sampling_mode(SamplingMode::Flat).sample_size(10);
+    for n in [1usize << 10, 1 << 16, 1 << 20] {
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_function(BenchmarkId::from_parameter(n), |b| {
+            b.iter(|| {
+                let mut s = Session::new(SessionConfig {
+                    offer: vec![Protocol::V5],
+                    stdin: true,
+                    ..SessionConfig::default()
+                });
+                for _ in 0..n {
+                    s.send_stdin(black_box(b"x")).expect("queued");
+                }
+                s.handle_open("v5.channel.k8s.io", 0.0);
+                let mut bytes = 0;
+                while let Some(t) = s.poll_transmit() {
+                    if let Transmit::Binary(f) = t {
+                        bytes += f.len() - 1;
+                    }
+                }
+                assert_eq!(bytes, n);
+            })
+        });
+    }
+    g.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_millis(500))
@@ -164,5 +202,5 @@ fn config() -> Criterion {
         .sample_size(20)
 }
 
-criterion_group! { name = benches; config = config(); targets = frames, session }
+criterion_group! { name = benches; config = config(); targets = frames, session, stdin_before_open }
 criterion_main!(benches);

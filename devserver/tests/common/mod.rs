@@ -649,17 +649,25 @@ pub fn fd_limits(pid: u32) -> (u64, u64) {
 /// `count` concurrent sessions `sh -c 'exit N'` (N = i % 256); how many got their own code.
 pub async fn concurrent_exit_codes(server: &Server, count: u32) -> (u32, Vec<String>) {
     let mut tasks = Vec::new();
+    // All open at once: each client reads its status only when every upgrade is done.
+    let all_open = std::sync::Arc::new(tokio::sync::Barrier::new(count as usize));
     for i in 0..count {
         let addr = server.addr.clone();
+        let all_open = all_open.clone();
         tasks.push(tokio::spawn(async move {
             let n = i % 256;
             let proto = "v5.channel.k8s.io";
             let path = exec_path("demo", &["sh", "-c", &format!("exit {n}")], "stdout=1");
-            let s = TcpStream::connect(&addr).await.map_err(|e| e.to_string())?;
-            let mut ws = match upgrade_on(s, &addr, &path, &[proto], &[bearer(TOKEN)]).await {
-                Handshake::Upgraded { ws, .. } => ws,
-                Handshake::Refused(r) => return Err(format!("{} {}", r.status, r.text())),
-            };
+            let upgraded = async {
+                let s = TcpStream::connect(&addr).await.map_err(|e| e.to_string())?;
+                match upgrade_on(s, &addr, &path, &[proto], &[bearer(TOKEN)]).await {
+                    Handshake::Upgraded { ws, .. } => Ok(ws),
+                    Handshake::Refused(r) => Err(format!("{} {}", r.status, r.text())),
+                }
+            }
+            .await;
+            all_open.wait().await;
+            let mut ws = upgraded?;
             let t = collect(&mut ws, proto, Duration::from_secs(60)).await;
             let got = if t.error_str() == r#"{"metadata":{},"status":"Success"}"# {
                 Some(0)
