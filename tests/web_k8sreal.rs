@@ -243,3 +243,69 @@ async fn kubelet_cannot_half_close() {
     assert_eq!(d.out(), "ping");
     assert_eq!(d.exit_code(), Some(3.0));
 }
+
+// ---- keepalive ------------------------------------------------------------------------
+
+async fn pause(ms: i32) {
+    let p = js_sys::Promise::new(&mut |resolve, _| {
+        call(
+            &js_sys::global(),
+            "setTimeout",
+            &[resolve.into(), JsValue::from(ms)],
+        );
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(p).await;
+}
+
+/// Keepalives every 100 ms on both paths, with and without stdin, and (v5) after the CLOSE
+/// of stdin: the process reads exactly what was written and the session ends as it would
+/// without them. (45-k8sreal.sh then finds no "Unable to write frame" in the servers' logs:
+/// an empty message reaches no channel.)
+#[wasm_bindgen_test]
+async fn keepalives_are_harmless_on_both_paths() {
+    let quiet = |o: JsValue| with(o, "keepalive", 100);
+    // No stdin requested.
+    for o in [
+        quiet(after_open("sleep 1; echo quiet")),
+        quiet(on_kubelet(after_open("sleep 1; echo quiet"))),
+        quiet(protocols(
+            on_kubelet(after_open("sleep 1; echo quiet")),
+            &[V4_B64],
+        )),
+    ] {
+        let d = run(&o).await;
+        assert_eq!(d.out(), "quiet\n");
+        assert!(d.success());
+    }
+    // stdin open (and, on v5, closed) while keepalives go out.
+    let s = open(&quiet(with(
+        after_open("od -c; sleep 0.5; echo after"),
+        "stdin",
+        true,
+    )))
+    .await;
+    assert_eq!(protocol_of(&s), V5);
+    let w = Writer::new(&get(&s, "stdin"));
+    w.write("ab").await.unwrap();
+    pause(500).await;
+    w.close().await.unwrap();
+    let d = drain(&s).await;
+    assert_eq!(d.out(), "0000000   a   b\n0000002\nafter\n");
+    assert!(d.success());
+    for offer in [V4, V4_B64] {
+        let o = protocols(
+            on_kubelet(quiet(with(
+                after_open("head -c 2 | od -c; sleep 0.5; echo after"),
+                "stdin",
+                true,
+            ))),
+            &[offer],
+        );
+        let s = open(&o).await;
+        let w = Writer::new(&get(&s, "stdin"));
+        w.write("ab").await.unwrap();
+        let d = drain(&s).await;
+        assert_eq!(d.out(), "0000000   a   b\n0000002\nafter\n", "{offer}");
+        assert!(d.success(), "{offer}");
+    }
+}

@@ -39,3 +39,12 @@ if have_firefox; then
 else
   log "firefox: skipped (firefox-esr or geckodriver not installed)"
 fi
+
+# Nothing the SDK sent reached a closed or missing channel: the keepalive (an empty message) must
+# never show up as a frame the servers could not deliver (an empty stdin frame after the v5 CLOSE
+# of stdin would, once per keepalive).
+if grep -h "Unable to write frame" "$ARTIFACTS/45-k8sreal.apiserver.log" "$ARTIFACTS/45-k8sreal.kubelet.log"; then
+  log "the Kubernetes code logged frames it could not deliver (above)"
+  exit 1
+fi
+log "the servers logged no undeliverable frame"
