@@ -628,6 +628,10 @@ mod tar_round_trip {
                         prop_assert_eq!(entry.kind, EntryKind::Symlink);
                         prop_assert_eq!(entry.link_target.as_deref(), Some(target.as_str()));
                     }
+                    SpecKind::HardLink { target } => {
+                        prop_assert_eq!(entry.kind, EntryKind::HardLink);
+                        prop_assert_eq!(entry.link_target.as_deref(), Some(target.as_str()));
+                    }
                 }
             }
         }

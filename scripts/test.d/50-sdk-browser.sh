@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The SDK's browser tests (tests/web.rs) in headless Chromium, against a devserver with the
-# fault and bench pods. The devserver's URL and a random token are compiled into the tests.
+# The SDK's browser tests (tests/web.rs, and tests/web_transfer.rs for file transfer) in
+# headless Chromium and Firefox ESR, against a devserver with the fault and bench pods. The devserver's URL and a random token are compiled into the tests.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 cd "$ROOT"
@@ -30,15 +30,15 @@ export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-300}
 # run_suite BROWSER: the whole suite in one headless browser; prints "N passed; M failed".
 run_suite() {
   local browser=$1 logf="$ARTIFACTS/50-sdk-browser.$1.log" status=0 result
-  wasm-pack test --headless "--$browser" -- --test web >"$logf" 2>&1 || status=$?
+  wasm-pack test --headless "--$browser" -- --test web --test web_transfer >"$logf" 2>&1 || status=$?
   grep -E '^(failures:|---- |test result:)|panicked at' -A2 "$logf" | grep -v '^--$' | head -60 || true
-  result=$(grep -m1 -o 'test result: [a-zA-Z]*\. [0-9]* passed; [0-9]* failed' "$logf" || true)
-  if [ "$status" -ne 0 ] || [ -z "$result" ]; then
+  result=$(grep -o 'test result: [a-zA-Z]*\. [0-9]* passed; [0-9]* failed' "$logf" | paste -sd ' ' || true)
+  if [ "$status" -ne 0 ] || [ "$(grep -c 'test result: ok' "$logf")" -ne 2 ]; then
     log "$browser: browser tests failed (exit $status); log: $logf"
     tail -n 30 "$logf"
     return 1
   fi
-  log "$browser: ${result#test result: }"
+  log "$browser: ${result//test result: /}"
 }
 
 run_suite chrome

@@ -31,6 +31,11 @@ pub enum SpecKind {
         /// The link's target, relative to its directory.
         target: String,
     },
+    /// A hard link to an earlier entry of the archive.
+    HardLink {
+        /// The earlier entry's path.
+        target: String,
+    },
 }
 
 /// One entry to upload.
@@ -59,7 +64,7 @@ impl Spec {
 fn invalid(path: &str, why: &str) -> Error {
     Error::new(
         ErrorCode::InvalidOptions,
-        format!("cannot upload {path:?}: {why}"),
+        format!("cannot upload {}: {why}", path::quote(path)),
     )
 }
 
@@ -99,26 +104,38 @@ fn fitted(value: &str) -> &[u8] {
     &value.as_bytes()[..value.len().min(100)]
 }
 
+/// The name written for an entry: directories end with `/`, as GNU tar writes them.
+fn name(spec: &Spec) -> std::borrow::Cow<'_, str> {
+    match spec.kind {
+        SpecKind::Directory => format!("{}/", spec.path).into(),
+        _ => spec.path.as_str().into(),
+    }
+}
+
 /// Appends the header blocks of one entry (long-name entries first where needed).
 fn encode_header(spec: &Spec, out: &mut Vec<u8>) {
-    if spec.path.len() > 100 {
-        encode_long(EntryType::GNULongName, &spec.path, out);
+    let path = name(spec);
+    if path.len() > 100 {
+        encode_long(EntryType::GNULongName, &path, out);
     }
-    if let SpecKind::Symlink { target } = &spec.kind {
+    if let SpecKind::Symlink { target } | SpecKind::HardLink { target } = &spec.kind {
         if target.len() > 100 {
             encode_long(EntryType::GNULongLink, target, out);
         }
     }
     let mut h = Header::new_gnu();
-    let name = fitted(&spec.path);
+    let name = fitted(&path);
     h.as_old_mut().name[..name.len()].copy_from_slice(name);
     let (ty, mode) = match &spec.kind {
         SpecKind::File { .. } => (EntryType::Regular, spec.mode),
         SpecKind::Directory => (EntryType::Directory, spec.mode),
-        SpecKind::Symlink { target } => {
+        SpecKind::Symlink { target } | SpecKind::HardLink { target } => {
             let t = fitted(target);
             h.as_old_mut().linkname[..t.len()].copy_from_slice(t);
-            (EntryType::Symlink, 0o777)
+            match spec.kind {
+                SpecKind::Symlink { .. } => (EntryType::Symlink, 0o777),
+                _ => (EntryType::Link, spec.mode),
+            }
         }
     };
     h.set_entry_type(ty);
@@ -132,10 +149,10 @@ fn encode_header(spec: &Spec, out: &mut Vec<u8>) {
 /// The header bytes of one entry.
 fn header_len(spec: &Spec) -> u64 {
     let link = match &spec.kind {
-        SpecKind::Symlink { target } => long_name_len(target),
+        SpecKind::Symlink { target } | SpecKind::HardLink { target } => long_name_len(target),
         _ => 0,
     };
-    long_name_len(&spec.path) + link + BLOCK as u64
+    long_name_len(&name(spec)) + link + BLOCK as u64
 }
 
 /// An upload archive, planned in full before a byte is sent (see the module docs).
@@ -148,9 +165,10 @@ pub struct Builder {
 impl Builder {
     /// Checks every entry and plans the archive. Paths are normalised (`./a//b/` → `a/b`);
     /// refused with `InvalidOptions`: empty or absolute paths, `..` that leads out, NUL
-    /// bytes, the same path twice, and symbolic links that lead out of the tree.
+    /// bytes, the same path twice, symbolic links that lead out of the tree, and hard links
+    /// to anything but an earlier entry.
     pub fn new(specs: Vec<Spec>) -> Result<Builder, Error> {
-        let mut seen = std::collections::BTreeSet::new();
+        let mut given = Vec::with_capacity(specs.len());
         let mut checked = Vec::with_capacity(specs.len());
         let mut len = END_OF_ARCHIVE.len() as u64;
         for mut spec in specs {
@@ -161,21 +179,45 @@ impl Builder {
             if path.is_empty() {
                 return Err(invalid(&spec.path, "an empty path"));
             }
-            if let SpecKind::Symlink { target } = &spec.kind {
-                if target.contains('\0') {
-                    return Err(invalid(&spec.path, "the link target contains a NUL byte"));
+            match &mut spec.kind {
+                SpecKind::Symlink { target } => {
+                    if target.contains('\0') {
+                        return Err(invalid(&spec.path, "the link target contains a NUL byte"));
+                    }
+                    path::check_symlink(&path, target).map_err(|why| invalid(&spec.path, why))?;
                 }
-                path::check_symlink(&path, target).map_err(|why| invalid(&spec.path, why))?;
+                SpecKind::HardLink { target } => {
+                    *target =
+                        path::check_hardlink(target).map_err(|why| invalid(&spec.path, why))?;
+                }
+                _ => {}
             }
-            if !seen.insert(path.clone()) {
-                return Err(invalid(&spec.path, "the same path twice"));
-            }
-            spec.path = path;
             let size = spec.size();
             len = len
                 .checked_add(header_len(&spec) + size + padding(size))
                 .ok_or_else(|| invalid(&spec.path, "the archive would exceed 2^64 bytes"))?;
+            given.push(core::mem::replace(&mut spec.path, path));
             checked.push(spec);
+        }
+        // Each path once; hard links only to an earlier entry (sorted, not a set: less wasm).
+        let mut order: Vec<(&str, usize)> = checked
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.path.as_str(), i))
+            .collect();
+        order.sort_unstable();
+        if let Some(w) = order.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Err(invalid(&given[w[0].1.max(w[1].1)], "the same path twice"));
+        }
+        for (i, spec) in checked.iter().enumerate() {
+            if let SpecKind::HardLink { target } = &spec.kind {
+                let before = order
+                    .binary_search_by(|(p, _)| (*p).cmp(target.as_str()))
+                    .is_ok_and(|at| order[at].1 < i);
+                if !before {
+                    return Err(invalid(&given[i], "hard link to a path not before it"));
+                }
+            }
         }
         Ok(Builder {
             specs: checked,
@@ -367,6 +409,8 @@ mod tests {
         refuses_empty: vec![file("./", 0)] => "cannot upload \"./\": an empty path";
         refuses_nul: vec![file("a\0b", 0)] => "cannot upload \"a\\0b\": the path contains a NUL byte";
         refuses_twice: vec![file("a", 0), file("./a", 1)] => "cannot upload \"./a\": the same path twice";
+        refuses_hardlink_forward: vec![Spec { path: "h".into(), kind: SpecKind::HardLink { target: "a".into() }, mode: 0, mtime: 0 }, file("a", 0)]
+            => "cannot upload \"h\": hard link to a path not before it";
         refuses_link_out: vec![Spec { path: "l".into(), kind: SpecKind::Symlink { target: "/".into() }, mode: 0, mtime: 0 }]
             => "cannot upload \"l\": symbolic link to an absolute path";
     }

@@ -16,11 +16,9 @@
 //! Every entry passes the safety rules of [`super::path`] before it is queued: an unsafe one
 //! fails the parser with `UnsafeEntry` naming it, and nothing of it is yielded. Errors latch.
 
-use std::collections::{BTreeSet, VecDeque};
-
 use tar::{EntryType, Header, PaxExtensions};
 
-use super::path::{self, Refusal};
+use super::path::{self, quote, Refusal};
 use crate::error::{Error, ErrorCode};
 
 /// The tar block size.
@@ -128,9 +126,11 @@ pub struct Parser {
     state: State,
     buf: Vec<u8>,
     pending: Pending,
-    /// Normalised paths of the symbolic links seen: nothing may be yielded under them.
-    symlinks: BTreeSet<String>,
-    entries: VecDeque<Entry>,
+    /// Normalised paths of the symbolic links seen, sorted: nothing may be yielded under
+    /// them.
+    symlinks: Vec<String>,
+    /// The entry of the last header, until taken (`feed` stops after each).
+    entry: Option<Entry>,
     error: Option<Error>,
     /// Bytes taken so far (for messages).
     offset: u64,
@@ -161,8 +161,8 @@ impl Parser {
             state: State::Header,
             buf: Vec::with_capacity(BLOCK),
             pending: Pending::default(),
-            symlinks: BTreeSet::new(),
-            entries: VecDeque::new(),
+            symlinks: Vec::new(),
+            entry: None,
             error: None,
             offset: 0,
         }
@@ -185,7 +185,7 @@ impl Parser {
     /// The next entry, in archive order. After an entry of kind `File`, [`Parser::want`]
     /// gives its body.
     pub fn poll_entry(&mut self) -> Option<Entry> {
-        self.entries.pop_front()
+        self.entry.take()
     }
 
     /// Whether the end-of-archive marker was seen.
@@ -217,7 +217,7 @@ impl Parser {
                     self.error = Some(e.clone());
                     return Err(e);
                 }
-                if !self.entries.is_empty() {
+                if self.entry.is_some() {
                     break; // the caller takes the entry before anything after it
                 }
             }
@@ -277,6 +277,12 @@ impl Parser {
         ));
         self.error = Some(e.clone());
         Err(e)
+    }
+
+    fn is_symlink(&self, path: &str) -> bool {
+        self.symlinks
+            .binary_search_by(|l| l.as_str().cmp(path))
+            .is_ok()
     }
 
     fn skip(left: u64) -> State {
@@ -397,7 +403,12 @@ impl Parser {
             .unwrap_or_else(|| header.path_bytes().into_owned());
         let name = String::from_utf8_lossy(&raw_path).into_owned();
         let number = |r: std::io::Result<u64>, what: &str| {
-            r.map_err(|_| bad(format!("an unreadable {what} in the header of {name:?}")))
+            r.map_err(|_| {
+                bad(format!(
+                    "an unreadable {what} in the header of {}",
+                    quote(&name)
+                ))
+            })
         };
         let size = match pending.size {
             Some(s) => s,
@@ -412,16 +423,21 @@ impl Parser {
             EntryType::Fifo => return Err(unsafe_entry(&name, "named pipe (FIFO)")),
             other => {
                 return Err(bad(format!(
-                    "entry {name:?} has the unsupported type {:?}",
+                    "entry {} has the unsupported type '{}'",
+                    quote(&name),
                     char::from(other.as_byte())
                 )))
             }
         };
         let path = path::normalize(&name).map_err(|r| unsafe_entry(&name, r))?;
-        if let Some(link) = path::ancestors(&path).find(|a| self.symlinks.contains(*a)) {
+        if let Some(link) = path::ancestors(&path).find(|a| self.is_symlink(a)) {
             return Err(Error::new(
                 ErrorCode::UnsafeEntry,
-                format!("refused entry {name:?}: it lies under the symbolic link {link:?}"),
+                format!(
+                    "refused entry {}: it lies under the symbolic link {}",
+                    quote(&name),
+                    quote(link)
+                ),
             ));
         }
         let raw_link = pending
@@ -437,7 +453,7 @@ impl Parser {
                 let target = path::check_hardlink(&raw_link).map_err(|r| unsafe_entry(&name, r))?;
                 let through = core::iter::once(target.as_str())
                     .chain(path::ancestors(&target))
-                    .any(|a| self.symlinks.contains(a));
+                    .any(|a| self.is_symlink(a));
                 if through {
                     return Err(unsafe_entry(&name, "hard link through a symbolic link"));
                 }
@@ -459,7 +475,9 @@ impl Parser {
             None => number(header.mtime(), "mtime")?,
         };
         if kind == EntryKind::Symlink {
-            self.symlinks.insert(path.clone());
+            if let Err(at) = self.symlinks.binary_search(&path) {
+                self.symlinks.insert(at, path.clone());
+            }
         }
         self.state = if kind == EntryKind::File {
             State::Body {
@@ -473,7 +491,7 @@ impl Parser {
         if self.state == (State::Body { left: 0, pad: 0 }) {
             self.state = State::Header;
         }
-        self.entries.push_back(Entry {
+        self.entry = Some(Entry {
             path,
             kind,
             mode,
@@ -488,7 +506,7 @@ impl Parser {
 fn unsafe_entry(name: &str, why: Refusal) -> Error {
     Error::new(
         ErrorCode::UnsafeEntry,
-        format!("refused entry {name:?}: {why}"),
+        format!("refused entry {}: {why}", quote(name)),
     )
 }
 

@@ -58,6 +58,37 @@ pub fn check_hardlink(target: &str) -> Result<String, Refusal> {
     }
 }
 
+/// A name for a message: in double quotes, with `"`, `\` and control characters escaped as
+/// `{:?}` does (so a hostile name cannot draw on a terminal), without the Unicode tables
+/// `{:?}` pulls into the wasm.
+pub fn quote(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 2);
+    out.push('"');
+    for c in name.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\0' => out.push_str("\\0"),
+            c if c.is_control() => {
+                out.push_str("\\u{");
+                let hex = b"0123456789abcdef";
+                let v = c as u32;
+                let digits = if v > 0xff { 4 } else { 2 };
+                for i in (0..digits).rev() {
+                    out.push(char::from(hex[((v >> (4 * i)) & 0xf) as usize]));
+                }
+                out.push('}');
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// The proper ancestors of a normalised path, shortest first: `a/b/c` → `a`, `a/b`.
 pub fn ancestors(path: &str) -> impl Iterator<Item = &str> {
     path.match_indices('/').map(move |(i, _)| &path[..i])
@@ -104,6 +135,20 @@ mod tests {
         escapes: "../f" => Err::<&str, _>("hard link that leads out of the tree");
         absolute_target: "/etc/passwd" => Err::<&str, _>("hard link that leads out of the tree");
         top_target: "." => Err::<&str, _>("hard link to the top of the tree");
+    }
+
+    #[test]
+    fn quote_is_debug_for_ascii_and_controls() {
+        for name in [
+            "a b",
+            "q\"uote\\",
+            "line\nbreak\t\r\0",
+            "\u{1b}[31mred",
+            "\u{7f}",
+            "grüße ✓",
+        ] {
+            assert_eq!(quote(name), format!("{name:?}"));
+        }
     }
 
     #[test]
