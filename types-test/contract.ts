@@ -20,6 +20,7 @@ import init, {
   type ExecSession,
   type ExitStatus,
 } from "../pkg/kube_exec_wasm";
+import { toZip } from "../pkg/zip";
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 function assertType<T extends true>(_: T): void {}
@@ -73,6 +74,8 @@ assertType<Equal<Parameters<typeof upload>[1], UploadFile[]>>(true);
 assertType<Equal<DownloadEntry["type"], "file" | "directory" | "symlink" | "link">>(true);
 assertType<Equal<DownloadEntry["body"], ReadableStream<Uint8Array>>>(true);
 assertType<Equal<UploadResult, { files: number; bytes: number }>>(true);
+assertType<Equal<ReturnType<typeof toZip>, Promise<Blob>>>(true);
+assertType<Equal<Parameters<typeof toZip>[0], ReadableStream<DownloadEntry>>>(true);
 assertType<Equal<ExecError["status"], ExitStatus | undefined>>(true);
 assertType<Equal<ExecError["httpStatus"], number | undefined>>(true);
 
