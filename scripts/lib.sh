@@ -35,3 +35,35 @@ start_devserver() {
   export DEVSERVER_URL DEVSERVER_PID
   log "devserver at $DEVSERVER_URL (log: $logf)"
 }
+
+# run_wasm_suite PART TEST BROWSER: the browser test file tests/TEST.rs in one headless
+# BROWSER (chrome or firefox) with wasm-pack; prints "N passed; M failed", fails the part on any
+# failure. Its log goes to artifacts/PART.TEST.BROWSER.log.
+run_wasm_suite() {
+  local part=$1 test=$2 browser=$3 status=0 result
+  local logf="$ARTIFACTS/$part.$test.$browser.log"
+  wasm-pack test --headless "--$browser" -- --test "$test" >"$logf" 2>&1 || status=$?
+  grep -E '^(failures:|---- |test result:)|panicked at' -A2 "$logf" | grep -v '^--$' | head -60 || true
+  result=$(grep -m1 -o 'test result: [a-zA-Z]*\. [0-9]* passed; [0-9]* failed' "$logf" || true)
+  if [ "$status" -ne 0 ] || [ -z "$result" ]; then
+    log "$browser: browser tests failed (exit $status); log: $logf"
+    tail -n 30 "$logf"
+    return 1
+  fi
+  log "$browser: ${result#test result: }"
+}
+
+# have_firefox: Firefox ESR and geckodriver are installed (scripts/setup.sh installs both).
+have_firefox() {
+  command -v geckodriver >/dev/null && { command -v firefox-esr >/dev/null || command -v firefox >/dev/null; }
+}
+
+# k8sreal_dir: where ../shared/k8sreal (the Kubernetes streaming code server) is.
+k8sreal_dir() {
+  local d
+  for d in "${K8SREAL_DIR:-}" "$ROOT/../shared/k8sreal" /work/shared/k8sreal; do
+    if [ -n "$d" ] && [ -f "$d/build.sh" ]; then (cd "$d" && pwd); return 0; fi
+  done
+  log "k8sreal not found: set K8SREAL_DIR to the shared/k8sreal directory" >&2
+  return 1
+}

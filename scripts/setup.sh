@@ -24,6 +24,12 @@ command -v chromium >/dev/null || need_apt+=(chromium)
 command -v firefox-esr >/dev/null || need_apt+=(firefox-esr)
 command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
 command -v tmux >/dev/null || need_apt+=(tmux)
+# Go and the Debian Go packages that ../shared/k8sreal (the Kubernetes streaming code, part
+# 45-k8sreal) builds with, offline.
+for p in golang-1.19-go golang-k8s-klog-dev golang-github-go-logr-logr-dev golang-k8s-utils-dev \
+  golang-github-creack-pty-dev golang-github-mxk-go-flowrate-dev; do
+  dpkg -s "$p" >/dev/null 2>&1 || need_apt+=("$p")
+done
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

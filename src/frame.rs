@@ -13,6 +13,21 @@ use crate::error::{Error, ErrorCode};
 /// connection. The core treats a longer incoming message as a protocol error.
 pub const MAX_FRAME_LEN: usize = 32 * 1024 * 1024;
 
+/// The longest message a client should send: 65 536 bytes, channel byte included.
+///
+/// Chromium sends a longer message as several WebSocket frames (a first frame and
+/// continuations) whenever its renderer-to-network pipe does not hold the whole message at
+/// once (Chromium `services/network/websocket.cc`, `kSmallMessageThreshhold = 1 << 16`:
+/// only messages up to that length are reassembled before sending). The Kubernetes servers
+/// read every frame as a message of its own (`golang.org/x/net/websocket` `Codec.Receive`,
+/// used by `wsstream/conn.go`), so a continuation's first byte is taken for a channel: its
+/// bytes are lost, and a 255 there drops a v5 connection. Firefox does not split messages.
+pub const MAX_CLIENT_MESSAGE: usize = 1 << 16;
+
+/// The most payload bytes a base64 text frame can carry within [`MAX_CLIENT_MESSAGE`]: the
+/// channel digit plus `4 * ceil(n / 3)` characters.
+pub const MAX_CLIENT_BASE64_PAYLOAD: usize = (MAX_CLIENT_MESSAGE - 1) / 4 * 3;
+
 /// A decoded binary frame, borrowing from the message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Frame<'a> {

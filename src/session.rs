@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 
 use crate::channel::{Channel, CLOSE_SIGNAL};
 use crate::error::{Error, ErrorCode};
-use crate::frame::{self, MAX_FRAME_LEN};
+use crate::frame::{self, MAX_CLIENT_BASE64_PAYLOAD, MAX_CLIENT_MESSAGE, MAX_FRAME_LEN};
 use crate::protocol::{negotiate, Protocol, DEFAULT_OFFER};
 use crate::request::ExecRequest;
 use crate::resize::TerminalSize;
@@ -24,7 +24,11 @@ pub struct SessionConfig {
     pub max_pending_bytes: usize,
     /// Most bytes collected on the error channel (default 1 MiB); past it, `ProtocolError`.
     pub max_status_bytes: usize,
-    /// Most payload bytes per outgoing stdin frame; larger writes are split (default 1 MiB).
+    /// Most payload bytes per outgoing stdin frame; larger writes are split. The default,
+    /// 65 535, keeps every binary message within [`MAX_CLIENT_MESSAGE`], the longest a
+    /// browser never splits into fragments that the Kubernetes servers would misread; on
+    /// base64 protocols frames carry at most [`MAX_CLIENT_BASE64_PAYLOAD`] bytes whatever
+    /// this says.
     pub max_stdin_frame: usize,
     /// Send an empty stdin frame after this many ms without outgoing data (default: off;
     /// values below 1 or not finite are off).
@@ -53,7 +57,7 @@ impl Default for SessionConfig {
             tty: false,
             max_pending_bytes: 1 << 20,
             max_status_bytes: 1 << 20,
-            max_stdin_frame: 1 << 20,
+            max_stdin_frame: MAX_CLIENT_MESSAGE - 1,
             keepalive_ms: None,
             ready_timeout_ms: Some(30_000.0),
             status_close_timeout_ms: Some(5_000.0),
@@ -983,8 +987,16 @@ impl Session {
         }
     }
 
+    /// Most payload bytes per stdin frame on the negotiated protocol.
+    fn stdin_frame_limit(&self) -> usize {
+        match self.protocol {
+            Some(p) if p.is_base64() => self.config.max_stdin_frame.min(MAX_CLIENT_BASE64_PAYLOAD),
+            _ => self.config.max_stdin_frame,
+        }
+    }
+
     fn transmit_stdin(&mut self, data: &[u8]) {
-        for chunk in data.chunks(self.config.max_stdin_frame) {
+        for chunk in data.chunks(self.stdin_frame_limit()) {
             self.transmit_stdin_frame(chunk);
         }
     }
@@ -1295,6 +1307,44 @@ mod tests {
             transmits(&mut s),
             vec![bin(b"\x00abcd"), bin(b"\x00efgh"), bin(b"\x00ij")]
         );
+    }
+
+    /// Every message the default session sends fits in one unfragmented browser message
+    /// (see `MAX_CLIENT_MESSAGE`), on binary and base64 protocols, and the payloads add up to
+    /// exactly what was written.
+    #[test]
+    fn default_stdin_frames_are_never_fragmented_by_a_browser() {
+        for (protocol, name) in [
+            (Protocol::V5, "v5.channel.k8s.io"),
+            (Protocol::V4Base64, "v4.base64.channel.k8s.io"),
+        ] {
+            let mut s = Session::new(SessionConfig {
+                offer: vec![protocol],
+                ..config(true, false)
+            });
+            s.handle_open(name, 0.0);
+            let data: Vec<u8> = (0..(1 << 20) + 7).map(|i| (i % 251) as u8).collect();
+            s.send_stdin(&data).unwrap();
+            let mut got = Vec::new();
+            for t in transmits(&mut s) {
+                match t {
+                    Transmit::Binary(b) => {
+                        assert!(b.len() <= MAX_CLIENT_MESSAGE, "{name}: {} bytes", b.len());
+                        got.extend_from_slice(&b[1..]);
+                    }
+                    Transmit::Text(t) => {
+                        assert!(t.len() <= MAX_CLIENT_MESSAGE, "{name}: {} chars", t.len());
+                        let (_, payload) = frame::decode_base64(&t).unwrap().unwrap();
+                        got.extend_from_slice(&payload);
+                    }
+                    other => panic!("{name}: {other:?}"),
+                }
+            }
+            assert_eq!(got, data, "{name}");
+        }
+        let mut s = open(Protocol::V5, true, false);
+        assert!(s.send_stdin_direct(MAX_CLIENT_MESSAGE - 1));
+        assert!(!s.send_stdin_direct(MAX_CLIENT_MESSAGE));
     }
 
     #[test]

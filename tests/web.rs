@@ -9,10 +9,12 @@
 #![cfg(target_arch = "wasm32")]
 
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
-use kube_exec_wasm::web::{attach as sdk_attach, exec as sdk_exec};
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use wasm_bindgen_futures::future_to_promise;
 use wasm_bindgen_test::*;
+
+mod web_support;
+use web_support::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -38,222 +40,6 @@ fn token() -> &'static str {
         None => panic!("KEW_TEST_TOKEN must be set when building the tests (50-sdk-browser.sh)"),
     }
 }
-
-// ---- small JS helpers -----------------------------------------------------------------
-
-fn get(o: &JsValue, k: &str) -> JsValue {
-    Reflect::get(o, &JsValue::from_str(k)).expect("property read")
-}
-
-fn set(o: &JsValue, k: &str, v: impl Into<JsValue>) {
-    Reflect::set(o, &JsValue::from_str(k), &v.into()).expect("property write");
-}
-
-fn call(o: &JsValue, method: &str, args: &[JsValue]) -> JsValue {
-    let f: Function = get(o, method)
-        .dyn_into()
-        .unwrap_or_else(|_| panic!("{method} is not a function"));
-    f.apply(o, &args.iter().collect::<Array>())
-        .unwrap_or_else(|e| panic!("{method} threw {e:?}"))
-}
-
-async fn wait(p: JsValue) -> Result<JsValue, JsValue> {
-    JsFuture::from(Promise::from(p)).await
-}
-
-fn now() -> f64 {
-    js_sys::Date::now()
-}
-
-fn strings(items: &[&str]) -> Array {
-    items.iter().map(|s| JsValue::from_str(s)).collect()
-}
-
-/// exec options for `pod` in namespace default, with the server and the token.
-fn opts(pod: &str, argv: &[&str]) -> JsValue {
-    let o: JsValue = Object::new().into();
-    set(&o, "server", server());
-    set(&o, "token", token());
-    set(&o, "namespace", "default");
-    set(&o, "pod", pod);
-    set(&o, "command", strings(argv));
-    o
-}
-
-fn sh(script: &str) -> JsValue {
-    opts("demo", &["sh", "-c", script])
-}
-
-fn with(o: JsValue, k: &str, v: impl Into<JsValue>) -> JsValue {
-    set(&o, k, v);
-    o
-}
-
-fn protocols(o: JsValue, names: &[&str]) -> JsValue {
-    with(o, "protocols", strings(names))
-}
-
-async fn exec(o: &JsValue) -> Result<JsValue, JsValue> {
-    JsFuture::from(sdk_exec(o.clone().unchecked_into())).await
-}
-
-async fn attach(o: &JsValue) -> Result<JsValue, JsValue> {
-    JsFuture::from(sdk_attach(o.clone().unchecked_into())).await
-}
-
-async fn open(o: &JsValue) -> JsValue {
-    match exec(o).await {
-        Ok(s) => s,
-        Err(e) => panic!("exec failed: {}", describe(&e)),
-    }
-}
-
-fn describe(e: &JsValue) -> String {
-    format!(
-        "{} (code {:?})",
-        get(e, "message").as_string().unwrap_or_default(),
-        get(e, "code").as_string()
-    )
-}
-
-/// Checks that `e` is what the contract promises (a real Error named ExecError with a
-/// code, a hint, and no token anywhere) and returns its code.
-fn error_code(e: &JsValue) -> String {
-    assert!(e.is_instance_of::<js_sys::Error>(), "not an Error: {e:?}");
-    assert_eq!(get(e, "name").as_string().as_deref(), Some("ExecError"));
-    let hint = get(e, "hint").as_string().expect("hint is a string");
-    assert!(hint.len() > 20, "hint too short: {hint}");
-    let message = get(e, "message").as_string().unwrap_or_default();
-    let stack = get(e, "stack").as_string().unwrap_or_default();
-    assert!(
-        !message.contains(token()) && !stack.contains(token()),
-        "token leaked"
-    );
-    get(e, "code").as_string().expect("code is a string")
-}
-
-async fn expect_exec_error(o: &JsValue) -> (String, JsValue) {
-    match exec(o).await {
-        Ok(_) => panic!("exec unexpectedly succeeded"),
-        Err(e) => (error_code(&e), e),
-    }
-}
-
-struct Reader(JsValue);
-
-impl Reader {
-    fn new(stream: &JsValue) -> Reader {
-        Reader(call(stream, "getReader", &[]))
-    }
-
-    /// The next chunk (a Uint8Array), or None at the end of the stream.
-    async fn chunk(&self) -> Option<Uint8Array> {
-        let r = wait(call(&self.0, "read", &[]))
-            .await
-            .expect("read rejected");
-        if get(&r, "done").is_truthy() {
-            return None;
-        }
-        Some(
-            get(&r, "value")
-                .dyn_into::<Uint8Array>()
-                .expect("chunks are Uint8Array"),
-        )
-    }
-
-    async fn all(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        while let Some(c) = self.chunk().await {
-            out.extend(c.to_vec());
-        }
-        out
-    }
-
-    /// Reads until `needle` appears in what was read (or the stream ends).
-    async fn until(&self, acc: &mut Vec<u8>, needle: &str) -> bool {
-        loop {
-            if String::from_utf8_lossy(acc).contains(needle) {
-                return true;
-            }
-            match self.chunk().await {
-                Some(c) => acc.extend(c.to_vec()),
-                None => return false,
-            }
-        }
-    }
-}
-
-struct Writer(JsValue);
-
-impl Writer {
-    fn new(stream: &JsValue) -> Writer {
-        Writer(call(stream, "getWriter", &[]))
-    }
-
-    async fn write(&self, chunk: impl Into<JsValue>) -> Result<JsValue, JsValue> {
-        wait(call(&self.0, "write", &[chunk.into()])).await
-    }
-
-    async fn close(&self) -> Result<JsValue, JsValue> {
-        wait(call(&self.0, "close", &[])).await
-    }
-}
-
-struct Done {
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
-    exit: Result<JsValue, JsValue>,
-}
-
-impl Done {
-    fn out(&self) -> String {
-        String::from_utf8_lossy(&self.stdout).into_owned()
-    }
-    fn err(&self) -> String {
-        String::from_utf8_lossy(&self.stderr).into_owned()
-    }
-    fn status(&self) -> &JsValue {
-        match &self.exit {
-            Ok(s) => s,
-            Err(e) => panic!("exit rejected: {}", describe(e)),
-        }
-    }
-    fn exit_code(&self) -> Option<f64> {
-        get(self.status(), "exitCode").as_f64()
-    }
-    fn success(&self) -> bool {
-        get(self.status(), "success")
-            .as_bool()
-            .expect("success is a boolean")
-    }
-    fn failure(&self) -> String {
-        match &self.exit {
-            Ok(s) => panic!("exit resolved: {s:?}"),
-            Err(e) => error_code(e),
-        }
-    }
-}
-
-/// Reads stdout and stderr to their end, then awaits `exit`.
-async fn drain(session: &JsValue) -> Done {
-    let stdout = Reader::new(&get(session, "stdout")).all().await;
-    let stderr = Reader::new(&get(session, "stderr")).all().await;
-    let exit = wait(get(session, "exit")).await;
-    Done {
-        stdout,
-        stderr,
-        exit,
-    }
-}
-
-async fn run(o: &JsValue) -> Done {
-    drain(&open(o).await).await
-}
-
-const V5: &str = "v5.channel.k8s.io";
-const V4: &str = "v4.channel.k8s.io";
-const V4_B64: &str = "v4.base64.channel.k8s.io";
-const V1_B64: &str = "base64.channel.k8s.io";
 
 // ---- exit codes and output ------------------------------------------------------------
 
@@ -381,14 +167,7 @@ async fn closing_the_stdin_stream_ends_stdin() {
 #[wasm_bindgen_test]
 async fn random_16_mib_through_cat_byte_exact() {
     const LEN: usize = 16 << 20;
-    let mut data = vec![0u8; LEN];
-    let mut x: u64 = (js_sys::Math::random() * 1e15) as u64 | 1;
-    for b in data.iter_mut() {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        *b = (x >> 24) as u8;
-    }
+    let data = random_bytes(LEN);
     let s = open(&with(opts("demo", &["cat"]), "stdin", true)).await;
     let stdout = get(&s, "stdout");
     let reading = future_to_promise(async move {
@@ -408,12 +187,27 @@ async fn random_16_mib_through_cat_byte_exact() {
     assert_eq!(get(&st, "success").as_bool(), Some(true));
 }
 
-async fn sha256(bytes: &Uint8Array) -> Vec<u8> {
-    let subtle = get(&get(&js_sys::global(), "crypto"), "subtle");
-    let digest = wait(call(&subtle, "digest", &["SHA-256".into(), bytes.into()]))
-        .await
-        .expect("digest");
-    Uint8Array::new(&digest).to_vec()
+// The end of stdin after large writes (issue 13): every byte, then EOF. The same cases run
+// against the Kubernetes streaming code itself in tests/web_k8sreal.rs.
+#[wasm_bindgen_test]
+async fn three_mib_in_64_kib_writes_then_close_stdin() {
+    every_byte_then_eof(sh(COUNT_AND_HASH), 3 << 20, 64 << 10, End::CloseStdin).await;
+}
+
+#[wasm_bindgen_test]
+async fn sixteen_mib_in_1_mib_writes_then_close_stdin() {
+    every_byte_then_eof(sh(COUNT_AND_HASH), 16 << 20, 1 << 20, End::CloseStdin).await;
+}
+
+#[wasm_bindgen_test]
+async fn close_stdin_after_writes_not_yet_awaited() {
+    every_byte_then_eof(
+        sh(COUNT_AND_HASH),
+        2 << 20,
+        256 << 10,
+        End::CloseStdinUnawaited,
+    )
+    .await;
 }
 
 #[wasm_bindgen_test]
@@ -539,13 +333,6 @@ async fn base64_without_uint8array_from_base64_uses_the_fallback() {
 }
 
 // ---- tty and resize -------------------------------------------------------------------
-
-fn size(cols: u32, rows: u32) -> JsValue {
-    let o: JsValue = Object::new().into();
-    set(&o, "cols", cols);
-    set(&o, "rows", rows);
-    o
-}
 
 #[wasm_bindgen_test]
 async fn terminal_size_is_sent_on_open() {
@@ -816,13 +603,6 @@ async fn fault_drop_is_connection_lost_keeping_the_output() {
         let ms = now() - t0;
         assert!(ms < 5000.0, "{p}: {ms} ms");
     }
-}
-
-fn is_firefox() -> bool {
-    let nav = get(&js_sys::global(), "navigator");
-    get(&nav, "userAgent")
-        .as_string()
-        .is_some_and(|ua| ua.contains("Firefox"))
 }
 
 #[wasm_bindgen_test]

@@ -27,23 +27,11 @@ export KEW_TEST_SERVER="$DEVSERVER_URL" KEW_TEST_TOKEN="$token"
 export KEW_TEST_HANGING="http://127.0.0.1:$(cat "$holdf")"
 # The whole run in one page: the 64 MiB and 16 MiB cases take a few seconds each.
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-300}
-# run_suite BROWSER: the whole suite in one headless browser; prints "N passed; M failed".
-run_suite() {
-  local browser=$1 logf="$ARTIFACTS/50-sdk-browser.$1.log" status=0 result
-  wasm-pack test --headless "--$browser" -- --test web --test web_transfer >"$logf" 2>&1 || status=$?
-  grep -E '^(failures:|---- |test result:)|panicked at' -A2 "$logf" | grep -v '^--$' | head -60 || true
-  result=$(grep -o 'test result: [a-zA-Z]*\. [0-9]* passed; [0-9]* failed' "$logf" | paste -sd ' ' || true)
-  if [ "$status" -ne 0 ] || [ "$(grep -c 'test result: ok' "$logf")" -ne 2 ]; then
-    log "$browser: browser tests failed (exit $status); log: $logf"
-    tail -n 30 "$logf"
-    return 1
-  fi
-  log "$browser: ${result//test result: /}"
-}
-
-run_suite chrome
-if command -v geckodriver >/dev/null && { command -v firefox-esr >/dev/null || command -v firefox >/dev/null; }; then
-  run_suite firefox
+run_wasm_suite 50-sdk-browser web chrome
+run_wasm_suite 50-sdk-browser web_transfer chrome
+if have_firefox; then
+  run_wasm_suite 50-sdk-browser web firefox
+  run_wasm_suite 50-sdk-browser web_transfer firefox
 else
   log "firefox: skipped (firefox-esr or geckodriver not installed)"
 fi

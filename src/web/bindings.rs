@@ -30,6 +30,9 @@ extern "C" {
     pub fn stream(this: &Input) -> Object;
     #[wasm_bindgen(method)]
     pub fn fail(this: &Input, error: &JsValue);
+    /// Stdin only: the CLOSE signal after every earlier write (see glue.js).
+    #[wasm_bindgen(method, js_name = closeAfterWrites)]
+    pub fn close_after_writes(this: &Input) -> Promise;
 
     /// Type-checks the option bag: the values in a fixed order, or an error message.
     #[wasm_bindgen(js_name = readOptions)]

@@ -204,10 +204,15 @@ export function preflight(url, token, signal, call) {
 // `fail` errors the stream so that no later write reaches the (then released) session.
 export class Input {
   constructor(ws) {
+    this.ws = ws;
     this.ctrl = null;
     this.error = null;
     this.call = null;
     this.route = null;
+    // The write under way in the sink (a promise), and how many writes reached the sink: see
+    // `settled`.
+    this.busy = null;
+    this.writes = 0;
     const check = (error) => {
       if (error !== undefined) throw error;
     };
@@ -217,8 +222,8 @@ export class Input {
             start: (c) => {
               this.ctrl = c;
             },
-            write: (chunk) => this.writeStdin(ws, chunk),
-            close: () => check(this.call(CALL_STDIN_CLOSE)),
+            write: (chunk) => this.during(this.writeStdin(ws, chunk)),
+            close: () => this.closeAfterWrites(),
             abort: () => {
               this.call(CALL_STDIN_ABORT);
             },
@@ -231,6 +236,45 @@ export class Input {
           },
       { highWaterMark: 1 },
     );
+  }
+
+  // Notes a write that reached the sink, and keeps its promise (if it has one) until it ends.
+  during(pending) {
+    this.writes++;
+    if (pending === undefined) return undefined;
+    const done = () => {
+      if (this.busy === tracked) this.busy = null;
+    };
+    const tracked = pending.then(done, done);
+    this.busy = tracked;
+    return pending;
+  }
+
+  // Resolves once no write is under way and none is waiting in the stream's queue: a queued
+  // chunk reaches the sink in the microtasks right after the write before it ends, so a
+  // whole task that passes with no new write means the queue is empty.
+  async settled() {
+    for (;;) {
+      const seen = this.writes;
+      if (this.busy !== null) await this.busy;
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      if (this.busy === null && this.writes === seen) return;
+    }
+  }
+
+  // `closeStdin()` and the stream's close: the CLOSE signal goes to the socket only after
+  // every write made before it, and the promise resolves once the socket has sent it all
+  // (or has closed). The browser keeps the order of `send` calls; the wait makes "resolved"
+  // mean "left this page".
+  async closeAfterWrites() {
+    await this.settled();
+    if (this.error !== null) throw this.error;
+    const error = this.call(CALL_STDIN_CLOSE);
+    if (error !== undefined) throw error;
+    const ws = this.ws;
+    while (this.error === null && ws.readyState === 1 && ws.bufferedAmount > 0) {
+      await sleep(DRAIN_POLL_MS);
+    }
   }
 
   // The fast path (a keystroke, a line): when the core says the bytes may go out now as one

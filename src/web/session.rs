@@ -197,15 +197,14 @@ impl ExecSession {
         resize(&self.inner, cols, rows)
     }
 
-    /// Ends stdin (the v5 CLOSE signal): the process sees EOF. Rejects with
-    /// `HalfCloseUnsupported` on other protocols, which cannot end stdin alone. Call it after
-    /// the last stdin write resolved (or close the stdin stream instead, which orders it).
+    /// Ends stdin (the v5 CLOSE signal): the process sees EOF. The signal goes out after
+    /// every stdin write made before the call (even ones not awaited yet), and the promise
+    /// resolves once the socket has sent it all. Rejects with `HalfCloseUnsupported` on other
+    /// protocols, which cannot end stdin alone.
     #[wasm_bindgen(js_name = closeStdin, unchecked_return_type = "Promise<void>")]
     pub fn close_stdin(&self) -> Promise {
-        match close_stdin(&self.inner) {
-            Ok(()) => Promise::resolve(&JsValue::UNDEFINED),
-            Err(e) => Promise::reject(&e),
-        }
+        let stdin = self.inner.borrow().stdin.clone();
+        stdin.close_after_writes()
     }
 
     /// Ends the session: the socket closes, the output streams end, `exit` rejects with

@@ -6,9 +6,10 @@
 
 const V5 = "v5.channel.k8s.io";
 const DEFAULT_OFFER = [V5, "v4.channel.k8s.io"];
-// Stdin writes stay at or below the glue's fast-path size (glue.js STDIN_PIECE_MAX), so each
-// piece is framed in JS and never copied into wasm memory.
-const PIECE = 256 * 1024;
+// Stdin writes stay within one message the browser never fragments (the core's
+// MAX_CLIENT_MESSAGE, channel byte included), which is also the glue's fast path: each piece
+// is framed in JS and never copied into wasm memory.
+const PIECE = 65535;
 // The end of the remote stderr kept for error messages.
 const STDERR_KEEP = 8192;
 const encoder = new TextEncoder();
