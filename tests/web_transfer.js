@@ -96,7 +96,10 @@ async function bigRoundTrip(sdk, cfg) {
   eq(last && last.bytes, 100 * MiB, "last progress");
   eq(last.total, 100 * MiB, "progress total");
   eq((await sh(sdk, cfg, `sha256sum ${dir}/big.bin`)).slice(0, 64), want, "sha256 in the container");
-  const got = await entries(await sdk.download(target(cfg), `${dir}/big.bin`));
+  let down = null;
+  const got = await entries(await sdk.download(target(cfg), `${dir}/big.bin`, { onProgress: (p) => (down = p) }));
+  eq(down && down.bytes, 100 * MiB, "download progress bytes");
+  eq(down.path, "big.bin", "download progress path");
   if (got.error) throw got.error;
   eq(got.all.length, 1, "entries");
   eq(got.all[0].path, "big.bin", "path");

@@ -218,7 +218,7 @@ function entryStream(t, session, onProgress) {
   };
   const emit = (e) => {
     let ctrl = null;
-    const cur = { ctrl: null, cancelled: false };
+    const cur = { ctrl: null, cancelled: false, path: e.path };
     e.body = new ReadableStream(
       {
         start: (c) => {
@@ -249,7 +249,7 @@ function entryStream(t, session, onProgress) {
           t.advance(n);
           v = v.subarray(n);
           bytes += n;
-          if (onProgress) onProgress({ bytes, path: "" });
+          if (onProgress) onProgress({ bytes, path: body.path });
           if (n === want) {
             if (!body.cancelled) body.ctrl.close();
             body = null;
