@@ -74,3 +74,10 @@ async fn abort_ends_the_transfer_and_the_remote_tar() {
 async fn bad_input_is_invalid_options() {
     check("badInput", V5).await;
 }
+
+/// The base64 subprotocol: stdin is encoded by the core (so bodies do pass through wasm
+/// memory there), output decoded in JS; the exact-length upload works the same.
+#[wasm_bindgen_test]
+async fn many_files_on_v4_base64() {
+    check("manyFiles", &["v4.base64.channel.k8s.io"]).await;
+}
