@@ -34,10 +34,12 @@ log "k8sreal: API server path on :$api_port, kubelet path on :$kubelet_port"
 export KEW_K8SREAL_APISERVER="http://127.0.0.1:$api_port" KEW_K8SREAL_KUBELET="http://127.0.0.1:$kubelet_port"
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-300}
 run_wasm_suite 45-k8sreal web_k8sreal chrome
-# File transfer against k8sreal runs in Chromium only: in Firefox ESR one of its ~60 sessions
-# now and then fails to connect (ConnectFailed, "close code 1000", the request never reaches
-# the server) — seen in 2 of 2 runs, different sessions each time, on both paths; not yet
-# understood, so not in the test command (the same tests pass in Firefox against the devserver).
+# File transfer against k8sreal runs in Chromium only. Firefox ESR loses sessions that end at
+# once against this server: with a plain WebSocket (no SDK), `sh -c "echo hi"` gave only a
+# `close` event (1000, wasClean false; no `open`, no message) in 8 of 80 runs (Chromium: 0 of
+# 80), because the Kubernetes code closes TCP right after its close frame; the SDK then says
+# ConnectFailed. The transfer tests run many such short commands (mkdir, rm, sha256sum), so
+# they fail there now and then; they pass in Firefox against the devserver (part 50).
 run_wasm_suite 45-k8sreal web_k8sreal_transfer chrome
 if have_firefox; then
   run_wasm_suite 45-k8sreal web_k8sreal firefox
