@@ -34,8 +34,14 @@ pkg.type = "module";
 pkg.main = "kube_exec_wasm.js";
 pkg.module = "kube_exec_wasm.js";
 pkg.types = "kube_exec_wasm.d.ts";
+// The optional zip collector (src/web/zip.js): its own entry point, so only its users load
+// its dependency.
+fs.copyFileSync("src/web/zip.js", path.join(dir, "zip.js"));
+fs.copyFileSync("src/web/zip.d.ts", path.join(dir, "zip.d.ts"));
+pkg.dependencies = { fflate: require("./package.json").devDependencies.fflate };
 pkg.exports = {
   ".": { types: "./kube_exec_wasm.d.ts", default: "./kube_exec_wasm.js" },
+  "./zip": { types: "./zip.d.ts", default: "./zip.js" },
   "./kube_exec_wasm_bg.wasm": "./kube_exec_wasm_bg.wasm",
   "./package.json": "./package.json",
 };

@@ -36,6 +36,15 @@ pub enum ErrorCode {
     /// The socket did not open, or the server sent nothing after it opened, within the
     /// configured time.
     Timeout,
+    /// File transfer: the container has no `tar` on its PATH.
+    NoTar,
+    /// File transfer: the remote `tar` failed; the message is what it printed.
+    TarFailed,
+    /// File transfer: the archive holds an entry that would land outside the tree (absolute
+    /// path, `..`, a link out, a device file); the message names it.
+    UnsafeEntry,
+    /// File transfer: the bytes from the container are not a tar archive this reader takes.
+    BadArchive,
 }
 
 /// Who is at fault for an error: decides whether retrying or fixing the call helps.
@@ -51,7 +60,7 @@ pub enum Fault {
 
 impl ErrorCode {
     /// Every code, in declaration order.
-    pub const ALL: [ErrorCode; 13] = [
+    pub const ALL: [ErrorCode; 17] = [
         ErrorCode::InvalidOptions,
         ErrorCode::ConnectFailed,
         ErrorCode::Unauthorized,
@@ -65,6 +74,10 @@ impl ErrorCode {
         ErrorCode::NotOpen,
         ErrorCode::BufferFull,
         ErrorCode::Timeout,
+        ErrorCode::NoTar,
+        ErrorCode::TarFailed,
+        ErrorCode::UnsafeEntry,
+        ErrorCode::BadArchive,
     ];
 
     /// The stable name of the code, e.g. `"ConnectionLost"` (the JavaScript `error.code`).
@@ -83,6 +96,10 @@ impl ErrorCode {
             ErrorCode::NotOpen => "NotOpen",
             ErrorCode::BufferFull => "BufferFull",
             ErrorCode::Timeout => "Timeout",
+            ErrorCode::NoTar => "NoTar",
+            ErrorCode::TarFailed => "TarFailed",
+            ErrorCode::UnsafeEntry => "UnsafeEntry",
+            ErrorCode::BadArchive => "BadArchive",
         }
     }
 
@@ -103,7 +120,11 @@ impl ErrorCode {
             | ErrorCode::Forbidden
             | ErrorCode::NotFound
             | ErrorCode::ProtocolNotSupported
-            | ErrorCode::ProtocolError => Fault::Server,
+            | ErrorCode::ProtocolError
+            | ErrorCode::NoTar
+            | ErrorCode::TarFailed
+            | ErrorCode::UnsafeEntry
+            | ErrorCode::BadArchive => Fault::Server,
             ErrorCode::ConnectFailed | ErrorCode::ConnectionLost | ErrorCode::Timeout => {
                 Fault::Network
             }
@@ -166,6 +187,25 @@ impl ErrorCode {
                 "the server did not answer in time (the WebSocket did not open, or nothing came \
                  after it opened): check the server URL and port, a firewall or proxy that holds \
                  the upgrade, and that the API server reaches the kubelet"
+            }
+            ErrorCode::NoTar => {
+                "file transfer runs tar in the container (and sh and head on clusters without \
+                 v5.channel.k8s.io), which distroless and scratch images lack: add tar to the \
+                 image, or attach an ephemeral debug container that has it \
+                 (kubectl debug -it POD --image=busybox --target=CONTAINER)"
+            }
+            ErrorCode::TarFailed => {
+                "the container's tar failed with the message shown: check that the directory \
+                 exists and is writable by the container's user, and that there is room"
+            }
+            ErrorCode::UnsafeEntry => {
+                "the container sent an archive entry that would land outside the chosen tree \
+                 (an absolute path, .., a link that leads out, or a device file): it was refused \
+                 and nothing of it was passed on; treat the container as untrusted"
+            }
+            ErrorCode::BadArchive => {
+                "the bytes the container's tar sent are not a well-formed tar archive (truncated, \
+                 bad checksum, or an entry type this reader does not take, such as sparse files)"
             }
         }
     }

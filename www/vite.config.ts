@@ -11,7 +11,12 @@ export default defineConfig({
   // Relative asset URLs: the built console works under any path prefix (e.g. kubectl proxy --www-prefix).
   base: './',
   resolve: {
-    alias: { 'kube-exec-wasm': resolve(pkg, 'kube_exec_wasm.js') },
+    alias: [
+      { find: /^kube-exec-wasm$/, replacement: resolve(pkg, 'kube_exec_wasm.js') },
+      { find: /^kube-exec-wasm\/zip$/, replacement: resolve(pkg, 'zip.js') },
+    ],
+    // pkg/zip.js imports fflate: resolve it from the console's own dependencies.
+    dedupe: ['fflate'],
   },
   server: {
     host: '127.0.0.1',

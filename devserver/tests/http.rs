@@ -382,7 +382,7 @@ async fn discovery_and_pod_objects_for_kubectl() {
         .await
         .json();
     assert_eq!(list["kind"], "PodList");
-    assert_eq!(list["items"].as_array().unwrap().len(), 4);
+    assert_eq!(list["items"].as_array().unwrap().len(), 6);
     assert_eq!(
         http(&server, "GET", "/api/v1/nothing-here", &auth)
             .await

@@ -11,6 +11,7 @@ import { attachTerminal, type AdapterHandle, type AdapterStats } from './xterm-a
 import { CommandSyntaxError, joinCommand, splitCommand } from './command';
 import { describeError, describeExit, type Explained, type Target } from './messages';
 import { deepLink, parseDeepLink, urlWithoutToken, DEFAULTS, type Settings } from './settings';
+import { TransferBar, type TransferState } from './transfer';
 
 const $ = <T extends HTMLElement>(sel: string) => document.querySelector(sel) as T;
 const form = $<HTMLFormElement>('#connect');
@@ -190,6 +191,24 @@ class Tab {
   private sameOriginNoToken = false;
   private token: string | undefined; // only for the pod lookups of this tab; never shown or logged
   private fitQueued = false;
+  /** Uploads dropped on the terminal and "Download…", with their progress bar. */
+  readonly transfer = new TransferBar({
+    target: async () => {
+      const { token } = await resolveToken(this.server, this.typedToken);
+      return {
+        server: this.server || undefined,
+        namespace: this.settings.namespace,
+        pod: this.settings.pod,
+        container: this.container || undefined,
+        token,
+      };
+    },
+    notice,
+    explain: (err) => {
+      const m = describeError(err, this.target());
+      return [m.title, m.detail, m.hint].filter(Boolean).join(' ');
+    },
+  });
 
   constructor(
     readonly settings: Settings,
@@ -235,7 +254,22 @@ class Tab {
     this.paneEl.dataset.id = String(this.id);
     this.termEl.className = 'term';
     this.statusEl.className = 'status';
-    this.paneEl.append(this.termEl, this.statusEl);
+    this.paneEl.append(this.termEl, this.transfer.el, this.statusEl);
+    // Files dropped on the terminal are uploaded into a directory the user confirms.
+    this.termEl.addEventListener('dragover', (e) => {
+      if (!e.dataTransfer?.types.includes('Files')) return;
+      e.preventDefault();
+      e.dataTransfer.dropEffect = 'copy';
+      this.termEl.classList.add('dropping');
+    });
+    this.termEl.addEventListener('dragleave', () => this.termEl.classList.remove('dropping'));
+    this.termEl.addEventListener('drop', (e) => {
+      this.termEl.classList.remove('dropping');
+      const files = [...(e.dataTransfer?.files ?? [])];
+      if (files.length === 0) return;
+      e.preventDefault();
+      void this.transfer.uploadFiles(files);
+    });
 
     this.term = new Terminal({
       cursorBlink: true,
@@ -311,6 +345,13 @@ class Tab {
       again.addEventListener('click', () => void this.connect());
       actions.append(again);
     }
+    const fetchBtn = document.createElement('button');
+    fetchBtn.type = 'button';
+    fetchBtn.className = 'download';
+    fetchBtn.textContent = 'Download…';
+    fetchBtn.title = 'Save a file (or a directory, as .zip) from the container; drop files on the terminal to upload';
+    fetchBtn.addEventListener('click', () => void this.transfer.downloadPath());
+    actions.append(fetchBtn);
     const link = document.createElement('button');
     link.type = 'button';
     link.textContent = 'Copy link';
@@ -457,6 +498,7 @@ class Tab {
 
   dispose() {
     this.generation++;
+    this.transfer.stop();
     this.endSession();
     this.state = 'closed';
     this.resizeObserver.disconnect();
@@ -563,6 +605,7 @@ declare global {
       tabs(): { id: number; state: State; active: boolean; rows: number; cols: number; exitCode: number | null; errorCode: string | null; protocol: string }[];
       text(id?: number): string;
       stats(id?: number): AdapterStats | null;
+      transfer(id?: number): TransferState | null;
       active(): number | null;
     };
   }
@@ -584,6 +627,10 @@ window.kubeConsole = {
   stats: (id) => {
     const t = find(id);
     return t ? { ...t.stats } : null;
+  },
+  transfer: (id) => {
+    const t = find(id);
+    return t ? { ...t.transfer.state } : null;
   },
   active: () => active?.id ?? null,
 };
