@@ -7,7 +7,7 @@
 #                                    block of BENCHMARKS.md
 #   bash scripts/bench.sh --quick    small sizes, 1 repetition, quick criterion; prints the table,
 #                                    writes bench/results/raw/quick.json only
-#   options: --only bulk-64k,bulk-4k,small,rtt,base64,memory   --no-native   --no-build
+#   options: --only bulk-64k,bulk-4k,small,rtt,base64,memory,transfer   --no-native   --no-build
 #            --experiments (adds js-coalesce, an experimental coalescing variant of js-reference)
 #            --reps N (repetitions per figure; default 7, --quick 1)   --clients raw,js-reference,...
 #            --js-flags FLAGS (extra V8 flags, e.g. "--prof --logfile=/tmp/v8.log" for profiling)
@@ -169,5 +169,14 @@ if [ "$quick" = 1 ] || [ -n "$only" ] || [ "$reps" != 0 ] || [ "$experiments" = 
 else
   python3 bench/report.py "${args[@]}" --json "$ROOT/bench/results/latest.json" --markdown "$ROOT/BENCHMARKS.md" \
     --history "$ROOT/bench/results/history.jsonl"
+fi
+# File transfer (upload/download beside plain cat), when the run had it: printed, and written
+# into BENCHMARKS.md's transfer block by a full run or by `--only transfer` alone.
+if grep -q '"kind": "transfer"' "$RUN/results.jsonl" 2>/dev/null; then
+  targs=(--run "$RUN" --command "$cmd" --machine "$machine")
+  if [ "$quick" = 0 ] && { [ -z "$only" ] || [ "$only" = transfer ]; } && [ "$reps" = 0 ]; then
+    targs+=(--markdown "$ROOT/BENCHMARKS.md")
+  fi
+  python3 bench/transfer_report.py "${targs[@]}" || log "file transfer: below 0.8x of plain cat (see above)"
 fi
 log "raw data: $RUN"

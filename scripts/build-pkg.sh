@@ -45,6 +45,11 @@ pkg.description = meta.description;
 pkg.version = meta.version;
 pkg.license = meta.license;
 if (meta.repository) pkg.repository = { type: "git", url: meta.repository };
+// The optional zip collector (src/web/zip.js): its own entry point, so only its users load
+// its dependency.
+fs.copyFileSync("src/web/zip.js", path.join(dir, "zip.js"));
+fs.copyFileSync("src/web/zip.d.ts", path.join(dir, "zip.d.ts"));
+pkg.dependencies = { fflate: require("./package.json").devDependencies.fflate };
 const files = fs.readdirSync(dir).filter((f) => /\.(js|d\.ts|wasm)$/.test(f));
 if (fs.existsSync(path.join(dir, "snippets"))) files.push("snippets/");
 pkg.files = files.sort();
@@ -56,6 +61,7 @@ pkg.module = "kube_exec_wasm.js";
 pkg.exports = {
   ".": { types: "./kube_exec_wasm.d.ts", default: "./kube_exec_wasm.js" },
   "./xterm": { types: "./xterm.d.ts", default: "./xterm.js" },
+  "./zip": { types: "./zip.d.ts", default: "./zip.js" },
   "./kube_exec_wasm_bg.wasm": "./kube_exec_wasm_bg.wasm",
   "./package.json": "./package.json",
 };

@@ -15,10 +15,13 @@ dir=${1:-pkg}
 # preflight's container diagnosis (ContainerRequired, not running) ~0.6 KiB, record ~0.3 KiB of wasm
 # and glue.js's Recorder ~0.45 KiB, and the rest (two error codes with hints, the keepalive's
 # restart, `connect` shared by exec and openShell, the option kinds) ~3.8 KiB. Merged with main
-# at 932afbc (57,640 B: issue 9's preflight and stdin changes) it is 66,367 B (+8,727 B over that
-# main); the budget sits ~1 KiB above, as before. The xterm addon (pkg/xterm.js) is printed but
-# not counted: only `import "kube-exec-wasm/xterm"` loads it.
-BUDGET_GZ=${KEW_SIZE_BUDGET_GZ:-67400}
+# at 932afbc (57,640 B: issue 9's preflight and stdin changes) it was 66,367 B (+8,727 B). Main at
+# f4f184b (file transfer, issue 12) is 81,248 B, above the 58,000 B this budget still had there;
+# merged with it the package is 90,077 B (the toolkit: +8,829 B of that). The budget sits ~1 KiB
+# above the merged size, as before; that it absorbs file transfer's growth is the lead's call. The
+# xterm addon (pkg/xterm.js) is printed but not counted: only `import "kube-exec-wasm/xterm"`
+# loads it.
+BUDGET_GZ=${KEW_SIZE_BUDGET_GZ:-91100}
 
 [ -f "$dir/kube_exec_wasm_bg.wasm" ] || { log "no $dir/kube_exec_wasm_bg.wasm: run scripts/build-pkg.sh" >&2; exit 1; }
 gz() { gzip -9 -c "$@" | wc -c; }

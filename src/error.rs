@@ -40,6 +40,15 @@ pub enum ErrorCode {
     NoShell,
     /// The pod has several containers and none was named; the error lists them.
     ContainerRequired,
+    /// File transfer: the container has no `tar` on its PATH.
+    NoTar,
+    /// File transfer: the remote `tar` failed; the message is what it printed.
+    TarFailed,
+    /// File transfer: the archive holds an entry that would land outside the tree (absolute
+    /// path, `..`, a link out, a device file); the message names it.
+    UnsafeEntry,
+    /// File transfer: the bytes from the container are not a tar archive this reader takes.
+    BadArchive,
 }
 
 /// Who is at fault for an error: decides whether retrying or fixing the call helps.
@@ -55,7 +64,7 @@ pub enum Fault {
 
 impl ErrorCode {
     /// Every code, in declaration order.
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 19] = [
         ErrorCode::InvalidOptions,
         ErrorCode::ConnectFailed,
         ErrorCode::Unauthorized,
@@ -71,6 +80,10 @@ impl ErrorCode {
         ErrorCode::Timeout,
         ErrorCode::NoShell,
         ErrorCode::ContainerRequired,
+        ErrorCode::NoTar,
+        ErrorCode::TarFailed,
+        ErrorCode::UnsafeEntry,
+        ErrorCode::BadArchive,
     ];
 
     /// The stable name of the code, e.g. `"ConnectionLost"` (the JavaScript `error.code`).
@@ -91,6 +104,10 @@ impl ErrorCode {
             ErrorCode::Timeout => "Timeout",
             ErrorCode::NoShell => "NoShell",
             ErrorCode::ContainerRequired => "ContainerRequired",
+            ErrorCode::NoTar => "NoTar",
+            ErrorCode::TarFailed => "TarFailed",
+            ErrorCode::UnsafeEntry => "UnsafeEntry",
+            ErrorCode::BadArchive => "BadArchive",
         }
     }
 
@@ -113,7 +130,11 @@ impl ErrorCode {
             | ErrorCode::NotFound
             | ErrorCode::ProtocolNotSupported
             | ErrorCode::ProtocolError
-            | ErrorCode::NoShell => Fault::Server,
+            | ErrorCode::NoShell
+            | ErrorCode::NoTar
+            | ErrorCode::TarFailed
+            | ErrorCode::UnsafeEntry
+            | ErrorCode::BadArchive => Fault::Server,
             ErrorCode::ConnectFailed | ErrorCode::ConnectionLost | ErrorCode::Timeout => {
                 Fault::Network
             }
@@ -187,6 +208,25 @@ impl ErrorCode {
             ErrorCode::ContainerRequired => {
                 "the pod has several containers: name one in the `container` option; getPod() \
                  lists them, and its defaultContainer is the one kubectl would pick"
+            }
+            ErrorCode::NoTar => {
+                "file transfer runs tar in the container (and sh and head on clusters without \
+                 v5.channel.k8s.io), which distroless and scratch images lack: add tar to the \
+                 image, or attach an ephemeral debug container that has it \
+                 (kubectl debug -it POD --image=busybox --target=CONTAINER)"
+            }
+            ErrorCode::TarFailed => {
+                "the container's tar failed with the message shown: check that the directory \
+                 exists and is writable by the container's user, and that there is room"
+            }
+            ErrorCode::UnsafeEntry => {
+                "the container sent an archive entry that would land outside the chosen tree \
+                 (an absolute path, .., a link that leads out, or a device file): it was refused \
+                 and nothing of it was passed on; treat the container as untrusted"
+            }
+            ErrorCode::BadArchive => {
+                "the bytes the container's tar sent are not a well-formed tar archive (truncated, \
+                 bad checksum, or an entry type this reader does not take, such as sparse files)"
             }
         }
     }

@@ -25,6 +25,12 @@
 //! - [`error`]: [`Error`] (`code`, `as_str`, `message`, `hint`, `fault`, `status`,
 //!   `http_status`, `names`, `from_http_status`), [`ErrorCode`] (`as_str`, `from_name`, `hint`,
 //!   `fault`), [`Fault`].
+//! - [`archive`]: the tar codec of file transfer — [`archive::Parser`] (a push parser that
+//!   never holds a body; the safety rules refuse unsafe entries), [`archive::Builder`]
+//!   (upload archives of exactly known length), [`archive::path`] (normalisation, rules).
+//! - [`transfer`]: the commands of upload and download ([`transfer::upload_command`],
+//!   [`transfer::download_command`]) and what a failed one means
+//!   ([`transfer::classify_failure`]: `NoTar`, `TarFailed`).
 //! - [`pod`]: [`PodInfo`] (`parse_json`, `default_container` by kubectl's rules,
 //!   `check_container` by the API server's), [`ContainerInfo`], [`ContainerState`].
 //! - [`session`]: [`Session`] (`new`, `handle_connecting`, `handle_open`, `route`, `handle_binary`, `handle_text`,
@@ -50,6 +56,7 @@
 //! `Ignore` means drop it. Native users may skip `route` and pass every message to
 //! `handle_*`: stdout and stderr then come out as [`Event::Output`].
 
+pub mod archive;
 pub mod channel;
 pub mod error;
 pub mod frame;
@@ -61,6 +68,7 @@ pub mod resize;
 pub mod session;
 pub mod status;
 pub mod token;
+pub mod transfer;
 /// The browser SDK (`exec()`/`attach()` for JavaScript); wasm32 only.
 #[cfg(target_arch = "wasm32")]
 pub mod web;

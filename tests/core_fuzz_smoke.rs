@@ -24,6 +24,8 @@ const STATUS_SEEDS: &[(&str, &[u8])] = seeds!("status_parser": "success.json", "
     "internal.json", "truncated.json", "resize.json", "escapes.json");
 const SESSION_SEEDS: &[(&str, &[u8])] = seeds!("session": "v5_exit0", "v4_exit42", "v4_lost",
     "base64", "v1_success", "malformed", "stall", "tty_resize", "status_no_close");
+const TAR_SEEDS: &[(&str, &[u8])] = seeds!("tar_parser": "gnu.tar", "pax.tar", "dotdot.tar",
+    "absolute.tar", "symlink_root.tar", "symlink_then_file.tar", "device.tar");
 
 /// xorshift64*: small, deterministic, the same on every target.
 struct Rng(u64);
@@ -161,5 +163,75 @@ fn session_seeds_end_as_named() {
     assert_eq!(
         end("status_no_close"),
         Some(Event::Exited(ExitStatus::Success))
+    );
+}
+
+#[test]
+fn tar_parser_smoke() {
+    smoke(
+        "tar_parser",
+        0x2545_f491_4f6c_dd1d,
+        TAR_SEEDS,
+        driver::tar_parser,
+    );
+}
+
+/// The malicious seeds are refused, naming the entry, and only the safe entries before it
+/// come out.
+#[test]
+fn tar_seeds_refuse_what_they_should() {
+    use kube_exec_wasm::archive::Parser;
+    let parse = |name: &str| {
+        let (_, data) = TAR_SEEDS.iter().find(|(n, _)| n.ends_with(name)).unwrap();
+        let mut p = Parser::new();
+        let mut paths = Vec::new();
+        let mut rest: &[u8] = data;
+        let end = loop {
+            match p.push(rest) {
+                Ok((n, _)) => rest = &rest[n..],
+                Err(e) => break Err(e),
+            }
+            paths.extend(std::iter::from_fn(|| p.poll_entry()).map(|e| e.path));
+            if rest.is_empty() {
+                break p.finish();
+            }
+        };
+        (paths, end.map_err(|e| (e.code(), e.message().to_string())))
+    };
+    let refused = |msg: &str| Err((ErrorCode::UnsafeEntry, msg.to_string()));
+    assert_eq!(parse("gnu.tar").1, Ok(()));
+    assert_eq!(parse("gnu.tar").0.len(), 10);
+    assert_eq!(parse("pax.tar").0, parse("gnu.tar").0);
+    assert_eq!(
+        parse("dotdot.tar"),
+        (
+            vec!["safe/ok.txt".to_string()],
+            refused("refused entry \"../x\": `..` leads out of the tree")
+        )
+    );
+    assert_eq!(
+        parse("absolute.tar"),
+        (
+            vec!["safe/ok.txt".to_string()],
+            refused("refused entry \"/etc/x\": absolute path")
+        )
+    );
+    assert_eq!(
+        parse("symlink_root.tar"),
+        (
+            vec!["safe/ok.txt".to_string()],
+            refused("refused entry \"evil\": symbolic link to an absolute path")
+        )
+    );
+    assert_eq!(
+        parse("symlink_then_file.tar"),
+        (
+            vec!["safe".to_string(), "safe/in".to_string()],
+            refused("refused entry \"safe/in/x\": it lies under the symbolic link \"safe/in\"")
+        )
+    );
+    assert_eq!(
+        parse("device.tar"),
+        (vec![], refused("refused entry \"dev/null\": device file"))
     );
 }

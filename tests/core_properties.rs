@@ -602,3 +602,193 @@ proptest! {
         }
     }
 }
+
+// ---- the tar codec: build → parse ------------------------------------------------------
+
+mod tar_round_trip {
+    use kube_exec_wasm::archive::{Builder, Entry, EntryKind, Parser, Spec, SpecKind};
+    use proptest::prelude::*;
+
+    fn component() -> impl Strategy<Value = String> {
+        prop_oneof!["[a-z0-9._-]{1,12}", "[a-zé✓ü ]{1,6}", "[a-z]{90,130}",]
+            .prop_filter("not . or ..", |c| c != "." && c != "..")
+    }
+
+    fn spec() -> impl Strategy<Value = (Spec, Vec<u8>)> {
+        (
+            prop::collection::vec(component(), 1..4),
+            0u8..4,
+            prop::collection::vec(any::<u8>(), 0..1300),
+            0u32..0o7777,
+            0u64..(1 << 33),
+        )
+            .prop_map(|(parts, kind, body, mode, mtime)| {
+                let path = parts.join("/");
+                let (kind, body) = match kind {
+                    0 | 1 => (
+                        SpecKind::File {
+                            size: body.len() as u64,
+                        },
+                        body,
+                    ),
+                    2 => (SpecKind::Directory, vec![]),
+                    _ => (
+                        SpecKind::Symlink {
+                            target: parts[parts.len() - 1].clone(),
+                        },
+                        vec![],
+                    ),
+                };
+                (
+                    Spec {
+                        path,
+                        kind,
+                        mode,
+                        mtime,
+                    },
+                    body,
+                )
+            })
+    }
+
+    /// Parses in pieces of `piece` bytes: every entry with its body.
+    fn parse(bytes: &[u8], piece: usize) -> Vec<(Entry, Vec<u8>)> {
+        let mut p = Parser::new();
+        let mut out: Vec<(Entry, Vec<u8>)> = Vec::new();
+        for mut chunk in bytes.chunks(piece) {
+            while !chunk.is_empty() {
+                let (n, body) = p.push(chunk).expect("our own archive parses");
+                if let Some(b) = body {
+                    out.last_mut().unwrap().1.extend_from_slice(b);
+                }
+                chunk = &chunk[n..];
+                out.extend(std::iter::from_fn(|| p.poll_entry()).map(|e| (e, vec![])));
+            }
+        }
+        p.finish().expect("ends cleanly");
+        assert!(p.is_done());
+        out
+    }
+
+    proptest! {
+        #![proptest_config(super::config(256))]
+
+        #[test]
+        fn build_then_parse(entries in prop::collection::vec(spec(), 0..12), piece in 1usize..2000) {
+            // Paths must be unique, and nothing may sit under a symlink.
+            let mut seen = std::collections::BTreeSet::new();
+            let entries: Vec<_> = entries.into_iter().filter(|(s, _)| seen.insert(s.path.clone())).collect();
+            let links: Vec<String> = entries.iter().filter(|(s, _)| matches!(s.kind, SpecKind::Symlink { .. })).map(|(s, _)| s.path.clone()).collect();
+            let entries: Vec<_> = entries.into_iter().filter(|(s, _)| !links.iter().any(|l| s.path.starts_with(&format!("{l}/")))).collect();
+            let (specs, bodies): (Vec<Spec>, Vec<Vec<u8>>) = entries.into_iter().unzip();
+            let builder = Builder::new(specs.clone()).unwrap();
+            let files: Vec<&[u8]> = specs.iter().zip(&bodies).filter(|(s, _)| matches!(s.kind, SpecKind::File { .. })).map(|(_, b)| b.as_slice()).collect();
+            let bytes = builder.to_bytes(&files).unwrap();
+            prop_assert_eq!(bytes.len() as u64, builder.len());
+            prop_assert_eq!(bytes.len() % 512, 0);
+            let parsed = parse(&bytes, piece);
+            prop_assert_eq!(parsed.len(), specs.len());
+            for ((spec, body), (entry, got)) in specs.iter().zip(&bodies).zip(&parsed) {
+                prop_assert_eq!(&entry.path, &spec.path);
+                prop_assert_eq!(entry.mtime, spec.mtime);
+                match &spec.kind {
+                    SpecKind::File { size } => {
+                        prop_assert_eq!(entry.kind, EntryKind::File);
+                        prop_assert_eq!(entry.size, *size);
+                        prop_assert_eq!(entry.mode, spec.mode);
+                        prop_assert_eq!(got, body);
+                    }
+                    SpecKind::Directory => {
+                        prop_assert_eq!(entry.kind, EntryKind::Directory);
+                        prop_assert_eq!(entry.mode, spec.mode);
+                    }
+                    SpecKind::Symlink { target } => {
+                        prop_assert_eq!(entry.kind, EntryKind::Symlink);
+                        prop_assert_eq!(entry.link_target.as_deref(), Some(target.as_str()));
+                    }
+                    SpecKind::HardLink { target } => {
+                        prop_assert_eq!(entry.kind, EntryKind::HardLink);
+                        prop_assert_eq!(entry.link_target.as_deref(), Some(target.as_str()));
+                    }
+                }
+            }
+        }
+    }
+
+    /// GNU tar (when installed) reads the builder's archives as we meant them: long names,
+    /// non-ASCII names, modes, sizes.
+    #[test]
+    fn gnu_tar_lists_what_we_built() {
+        let Ok(out) = std::process::Command::new("tar").arg("--version").output() else {
+            eprintln!("SKIP: no tar on this machine");
+            return;
+        };
+        if !String::from_utf8_lossy(&out.stdout).contains("GNU tar") {
+            eprintln!("SKIP: not GNU tar");
+            return;
+        }
+        let long = format!("{}/{}", "d".repeat(150), "f".repeat(120));
+        let specs = vec![
+            Spec {
+                path: "dir".into(),
+                kind: SpecKind::Directory,
+                mode: 0o750,
+                mtime: 0,
+            },
+            Spec {
+                path: "dir/grüße ✓.txt".into(),
+                kind: SpecKind::File { size: 3 },
+                mode: 0o600,
+                mtime: 0,
+            },
+            Spec {
+                path: long.clone(),
+                kind: SpecKind::File { size: 0 },
+                mode: 0o644,
+                mtime: 0,
+            },
+            Spec {
+                path: "dir/link".into(),
+                kind: SpecKind::Symlink {
+                    target: "grüße ✓.txt".into(),
+                },
+                mode: 0,
+                mtime: 0,
+            },
+        ];
+        let b = Builder::new(specs).unwrap();
+        let bytes = b.to_bytes(&[b"abc", b""]).unwrap();
+        use std::io::Write;
+        let mut child = std::process::Command::new("tar")
+            .args(["-tvf", "-", "--numeric-owner"])
+            .env("TZ", "UTC")
+            .env("LC_ALL", "C.UTF-8")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(&bytes).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        let listing = String::from_utf8(out.stdout).unwrap();
+        let lines: Vec<(&str, &str)> = listing
+            .lines()
+            .map(|l| {
+                let cols: Vec<&str> = l.split_whitespace().collect();
+                (cols[0], cols[2])
+            })
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                ("drwxr-x---", "0"),
+                ("-rw-------", "3"),
+                ("-rw-r--r--", "0"),
+                ("lrwxrwxrwx", "0")
+            ]
+        );
+        assert!(listing.contains("dir/grüße ✓.txt"));
+        assert!(listing.contains(&long));
+        assert!(listing.contains("dir/link -> grüße ✓.txt"));
+    }
+}

@@ -3,11 +3,20 @@
 // tsc fails if one compiles.
 import init, {
   attach,
+  download,
   exec,
   getPod,
   openShell,
   record,
   type AsciicastHeader,
+  toFile,
+  toTar,
+  upload,
+  type DownloadEntry,
+  type TransferProgress,
+  type TransferTarget,
+  type UploadFile,
+  type UploadResult,
   type AttachOptions,
   type ContainerInfo,
   type ExecError,
@@ -22,6 +31,7 @@ import init, {
   type ShellSession,
 } from "../pkg/kube_exec_wasm";
 import { ExecAddon, type ExecAddonOptions, type ExecAddonStats, type SessionLike } from "../pkg/xterm";
+import { toZip } from "../pkg/zip";
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 function assertType<T extends true>(_: T): void {}
@@ -61,6 +71,10 @@ assertType<
     | "Timeout"
     | "NoShell"
     | "ContainerRequired"
+    | "NoTar"
+    | "TarFailed"
+    | "UnsafeEntry"
+    | "BadArchive"
     | "Internal"
   >
 >(true);
@@ -100,6 +114,16 @@ export async function console_(term: import("@xterm/xterm").Terminal): Promise<s
   return rec.text();
 }
 assertType<Equal<ExecError["code"], ExecErrorCode>>(true);
+assertType<Equal<ReturnType<typeof upload>, Promise<UploadResult>>>(true);
+assertType<Equal<ReturnType<typeof download>, Promise<ReadableStream<DownloadEntry>>>>(true);
+assertType<Equal<ReturnType<typeof toFile>, Promise<File>>>(true);
+assertType<Equal<ReturnType<typeof toTar>, Promise<Blob>>>(true);
+assertType<Equal<Parameters<typeof upload>[1], UploadFile[]>>(true);
+assertType<Equal<DownloadEntry["type"], "file" | "directory" | "symlink" | "link">>(true);
+assertType<Equal<DownloadEntry["body"], ReadableStream<Uint8Array>>>(true);
+assertType<Equal<UploadResult, { files: number; bytes: number }>>(true);
+assertType<Equal<ReturnType<typeof toZip>, Promise<Blob>>>(true);
+assertType<Equal<Parameters<typeof toZip>[0], ReadableStream<DownloadEntry>>>(true);
 assertType<Equal<ExecError["status"], ExitStatus | undefined>>(true);
 assertType<Equal<ExecError["httpStatus"], number | undefined>>(true);
 
@@ -219,4 +243,40 @@ export async function wrong(): Promise<void> {
   record(s, { input: "yes" });
   // @ts-expect-error: the addon takes a session, not options first
   new ExecAddon({ lineMode: true });
+}
+
+// File transfer.
+export async function transfers(files: FileList, progress: (p: TransferProgress) => void): Promise<File> {
+  const target: TransferTarget = { server: "https://cluster.example:6443", namespace: "default", pod: "web-0", token: "t" };
+  const up = await upload(target, [...files, { path: "a/b.txt", data: "text", mode: 0o600 }, { path: "d", type: "directory" }], {
+    destDir: "/tmp",
+    signal: new AbortController().signal,
+    onProgress: progress,
+  });
+  void up.bytes;
+  const entries = await download(target, "/var/log");
+  for (const r = entries.getReader(); ; ) {
+    const { done, value } = await r.read();
+    if (done) break;
+    const e: DownloadEntry = value;
+    if (e.type === "symlink") void e.linkTarget?.length;
+    await e.body.cancel();
+  }
+  const tar: Blob = await toTar(await download(target, "/etc"));
+  void tar;
+  return toFile(await download(target, "/etc/hostname"));
+}
+
+export async function wrongTransfers(): Promise<void> {
+  const target: TransferTarget = { namespace: "default", pod: "p" };
+  // @ts-expect-error: a transfer target has no command
+  await upload({ namespace: "default", pod: "p", command: ["ls"] }, []);
+  // @ts-expect-error: files is an array
+  await upload(target, new Blob(["x"]));
+  // @ts-expect-error: mode is a number
+  await upload(target, [{ path: "x", data: "x", mode: "644" }]);
+  // @ts-expect-error: destDir is a string
+  await upload(target, [], { destDir: 1 });
+  // @ts-expect-error: download takes a path
+  await download(target);
 }

@@ -14,7 +14,10 @@ export default defineConfig({
     alias: [
       { find: /^kube-exec-wasm$/, replacement: resolve(pkg, 'kube_exec_wasm.js') },
       { find: /^kube-exec-wasm\/xterm$/, replacement: resolve(pkg, 'xterm.js') },
+      { find: /^kube-exec-wasm\/zip$/, replacement: resolve(pkg, 'zip.js') },
     ],
+    // pkg/zip.js imports fflate: resolve it from the console's own dependencies.
+    dedupe: ['fflate'],
   },
   server: {
     host: '127.0.0.1',

@@ -18,6 +18,8 @@ const server = cfg.server, token = cfg.token;
 const P = cfg.quick
   ? { reps: 1, bulk: 16 * MiB, small: 20000, rtt: 300, rttWarm: 30, b64: 16 * MiB, memBytes: 64 * MiB, memSessions: 10 }
   : { reps: 7, bulk: 256 * MiB, small: 100000, rtt: 2000, rttWarm: 200, b64: 128 * MiB, memBytes: 1024 * MiB, memSessions: 100 };
+// File transfer: bytes per upload/download, and the size of the memory runs.
+Object.assign(P, cfg.quick ? { transfer: 32 * MiB, transferMem: 128 * MiB } : { transfer: 256 * MiB, transferMem: 1024 * MiB });
 if (cfg.reps) P.reps = cfg.reps;
 
 // EXPERIMENT (--experiments): timestamps of the last WebSocket send and message event, to split
@@ -250,6 +252,110 @@ async function memory(id) {
   await post('/result', { kind: 'memory', id, runs });
 }
 
+// File transfer (kube-exec-wasm only): upload() and download() of one file against the plain
+// exec byte stream of the same bytes in the same page and the same pod — `cat > FILE` fed through
+// session.stdin in 65,535-byte writes (as upload writes), and `cat FILE` read from stdout —
+// alternating which goes first. Files live on /dev/shm (tmpfs), so the disk is not measured.
+async function transfer(id) {
+  if (!wasm || typeof wasm.upload !== 'function') { await log(`${id}: kube-exec-wasm has no upload()`); return; }
+  const N = P.transfer;
+  const tgt = { server, token, namespace: 'default', pod: 'demo' };
+  const run = async (command, feed) => {
+    const s = await wasm.exec({ ...tgt, command, stdin: !!feed });
+    const out = s.stdout.getReader();
+    let n = 0;
+    const reading = (async () => { for (;;) { const { done, value } = await out.read(); if (done) return; n += value.byteLength; } })();
+    if (feed) { const w = s.stdin.getWriter(); await feed(w); w.releaseLock(); await s.closeStdin(); }
+    await reading;
+    const st = await s.exit;
+    if (!st.success) throw new Error(`${command.join(' ')}: ${JSON.stringify(st)}`);
+    return n;
+  };
+  const dir = `/dev/shm/kew-bench-${Date.now()}`;
+  await run(['mkdir', '-p', dir]);
+  const chunk = new Uint8Array(MiB);
+  for (let i = 0; i < MiB; i += 65536) crypto.getRandomValues(chunk.subarray(i, i + 65536));
+  const blobOf = (n) => new Blob(Array.from({ length: n / MiB }, () => chunk));
+  const src = blobOf(N);
+  const feedBlob = (blob) => async (w) => {
+    const r = blob.stream().getReader();
+    for (;;) {
+      const { done, value } = await r.read();
+      if (done) return;
+      for (let at = 0; at < value.byteLength; at += 65535) await w.write(value.subarray(at, at + 65535));
+    }
+  };
+  const readEntries = async (entries, sample) => {
+    let n = 0;
+    for (const r = entries.getReader(); ;) {
+      const { done, value } = await r.read();
+      if (done) return n;
+      for (const b = value.body.getReader(); ;) { const x = await b.read(); if (x.done) break; n += x.value.byteLength; if (sample) sample(n); }
+    }
+  };
+  const ops = {
+    'upload tar': async () => { const r = await wasm.upload(tgt, [new File([src], 'up.bin')], { destDir: dir }); return r.bytes; },
+    'upload cat': () => run(['sh', '-c', `cat > ${dir}/cat.bin`], feedBlob(src)).then(() => N),
+    'download tar': async () => readEntries(await wasm.download(tgt, `${dir}/up.bin`)),
+    'download cat': () => run(['cat', `${dir}/up.bin`]),
+  };
+  await ops['upload tar'](); // the file the downloads read
+  const runs = [];
+  for (let rep = 0; rep < P.reps; rep++) {
+    for (const pair of [['upload tar', 'upload cat'], ['download tar', 'download cat']]) {
+      for (const op of rep % 2 ? [...pair].reverse() : pair) {
+        await settle();
+        const c0 = await cpu();
+        const t0 = performance.now();
+        let n = 0, error = null;
+        try { n = await ops[op](); } catch (e) { error = String(e); }
+        const seconds = (performance.now() - t0) / 1000;
+        const c1 = await cpu();
+        if (!error && n !== N) error = `moved ${n} of ${N} bytes`;
+        const r = { op, rep, bytes: N, seconds, value: N / seconds / 1e6, error,
+          serverCpu: (c1.server - c0.server) / c1.hz, browserCpu: (c1.browser - c0.browser) / c1.hz, wall: c1.t - c0.t };
+        runs.push(r);
+        await log(`${id} rep ${rep} ${op}: ${error ?? r.value.toFixed(1) + ' MB/s'}`);
+      }
+    }
+  }
+  // Memory while transferMem bytes go up and then down (JS heap sampled during the runs).
+  const M = P.transferMem;
+  const memory = [];
+  // A Blob of Blobs (Chromium keeps references, no copy): Chromium never finished building a
+  // 1 GiB Blob of 1,024 parts, or of one 1 GiB buffer, here (the stream's first read did not
+  // resolve within minutes).
+  const part = blobOf(Math.min(M, 64 * MiB));
+  const big = new Blob(Array.from({ length: M / part.size }, () => part));
+  for (const op of ['upload', 'download']) {
+    const before = await measureMemory();
+    let peakHeap = before.jsHeap, peakWasm = before.wasm, retained = [], error = null, moved = 0, nextGc = 64 * MiB;
+    // Every chunk: the heap (garbage included) and the wasm memory; every 64 MiB: the heap
+    // right after gc(), i.e. what the transfer really holds on to.
+    const sample = (bytes) => {
+      moved = bytes ?? moved;
+      if (performance.memory) peakHeap = Math.max(peakHeap ?? 0, performance.memory.usedJSHeapSize);
+      const w = wasmMemory(); if (w !== null) peakWasm = Math.max(peakWasm ?? 0, w);
+      if (moved >= nextGc && globalThis.gc && performance.memory) {
+        nextGc += 64 * MiB;
+        gc();
+        retained.push(performance.memory.usedJSHeapSize);
+      }
+    };
+    const t0 = performance.now();
+    try {
+      if (op === 'upload') await wasm.upload(tgt, [new File([big], 'mem.bin')], { destDir: dir, onProgress: (p) => sample(p.bytes) });
+      else if ((await readEntries(await wasm.download(tgt, `${dir}/mem.bin`), sample)) !== M) error = 'short download';
+    } catch (e) { error = String(e); }
+    const seconds = (performance.now() - t0) / 1000;
+    const after = await measureMemory();
+    memory.push({ op, bytes: M, seconds, error, before, after, peakHeap, peakWasm, retained });
+    await log(`${id} memory ${op} ${M} B: heap ${before.jsHeap} -> peak ${peakHeap} -> ${after.jsHeap}; after gc() every 64 MiB: ${retained.join(' ')}; wasm ${before.wasm} -> ${peakWasm} -> ${after.wasm} ${error ?? ''}`);
+  }
+  await run(['rm', '-rf', dir]);
+  await post('/result', { kind: 'transfer', id, params: { bytes: N, memBytes: M }, runs, memory });
+}
+
 // ---- the plan --------------------------------------------------------------------------------
 try {
   const env = {
@@ -272,6 +378,7 @@ try {
   if (want('rtt')) await roundTrip('rtt');
   if (want('base64')) await throughput('base64', { bytes: P.b64, frame: 64 * 1024, protocols: ['v4.base64.channel.k8s.io'], unit: 'MB/s' });
   if (want('memory')) await memory('memory');
+  if (want('transfer')) await transfer('transfer');
   await post('/done', { ok: true });
   $log.textContent += 'done\n';
 } catch (e) {

@@ -188,8 +188,8 @@ impl Pods {
     }
 }
 
-/// The default pods: `demo`, `echo`, `two`, `sidecar`, `nobash`, `stopped` in namespace
-/// `default`.
+/// The default pods: `demo`, `echo`, `two`, `sidecar`, `nobash`, `stopped`, `notar`,
+/// `evil-tar` in namespace `default`.
 pub fn builtin() -> Vec<PodConfig> {
     let c = |name: &str, command: &[&str], tty: bool, stdin: bool, running: bool| ContainerConfig {
         name: name.into(),
@@ -259,7 +259,41 @@ pub fn builtin() -> Vec<PodConfig> {
             "stopped",
             vec![c("main", &["sh", "-c", "exit 1"], false, false, false)],
         ),
+        // File transfer: an image without tar (PATH has sh, head, cat … but no tar), and one
+        // whose `tar cf - … NAME` writes a crafted archive images/evil-tar/archives/NAME.tar.
+        image_pod("notar", "notar/bin"),
+        image_pod("evil-tar", "evil-tar/bin:/usr/bin:/bin"),
     ]
+}
+
+/// A pod whose processes see only `path` (directories under devserver/images/) on PATH.
+fn image_pod(name: &str, path: &str) -> PodConfig {
+    let images = concat!(env!("CARGO_MANIFEST_DIR"), "/images/");
+    let path = path
+        .split(':')
+        .map(|d| match d.starts_with('/') {
+            true => d.to_string(),
+            false => format!("{images}{d}"),
+        })
+        .collect::<Vec<_>>()
+        .join(":");
+    PodConfig {
+        name: name.into(),
+        namespace: default_namespace(),
+        workdir: None,
+        env: BTreeMap::from([("PATH".to_string(), path)]),
+        labels: BTreeMap::from([("app".to_string(), name.to_string())]),
+        default_container: None,
+        commands: None,
+        containers: vec![ContainerConfig {
+            name: "main".into(),
+            command: vec!["sleep".into(), "infinity".into()],
+            tty: false,
+            stdin: false,
+            running: true,
+            image: None,
+        }],
+    }
 }
 
 /// Reads a pods file.
@@ -433,6 +467,18 @@ mod tests {
             Behavior::Bench
         );
         assert!(pods.get("other", "demo").is_none());
+        let notar = pods.get("default", "notar").unwrap();
+        let path = &notar.config.env["PATH"];
+        assert!(path.ends_with("/images/notar/bin"), "{path}");
+        let bin = std::path::Path::new(path);
+        assert!(bin.join("sh").exists() && bin.join("head").exists());
+        assert!(!bin.join("tar").exists());
+        let evil = pods.get("default", "evil-tar").unwrap();
+        assert!(
+            std::path::Path::new(&evil.config.env["PATH"].split(':').next().unwrap())
+                .join("tar")
+                .exists()
+        );
         let plain = build(builtin(), false, false).unwrap();
         assert!(plain.get("default", "fault-drop").is_none());
     }

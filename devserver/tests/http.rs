@@ -382,7 +382,7 @@ async fn discovery_and_pod_objects_for_kubectl() {
         .await
         .json();
     assert_eq!(list["kind"], "PodList");
-    assert_eq!(list["items"].as_array().unwrap().len(), 6);
+    assert_eq!(list["items"].as_array().unwrap().len(), 8);
     // The annotation names the pod's default container: the first, unless the pod says.
     let annotation = |pod: &serde_json::Value| {
         pod["metadata"]["annotations"]["kubectl.kubernetes.io/default-container"].clone()

@@ -212,3 +212,67 @@ pub fn session(data: &[u8]) -> Option<Event> {
     }
     end
 }
+
+/// Parses `data` as a tar archive: whole, and again fed through the want/feed/advance calls
+/// in pieces whose sizes come from the input. Only typed errors; both ways agree; nothing
+/// unsafe is yielded; no body is longer than its entry says.
+pub fn tar_parser(data: &[u8]) {
+    use kube_exec_wasm::archive::{Entry, Parser, Want};
+    type Run = (Vec<(Entry, u64)>, Option<ErrorCode>);
+    fn run(data: &[u8], piece: usize) -> Run {
+        let mut p = Parser::new();
+        let mut out: Vec<(Entry, u64)> = Vec::new();
+        let mut chunks = data.chunks(piece.max(1));
+        let mut chunk: &[u8] = &[];
+        loop {
+            if chunk.is_empty() {
+                match chunks.next() {
+                    Some(c) => chunk = c,
+                    None => return (out, p.finish().err().map(|e| e.code())),
+                }
+            }
+            let step = match p.want() {
+                Ok(Want::Body(n)) | Ok(Want::Skip(n)) => {
+                    let take = chunk.len().min(usize::try_from(n).unwrap_or(usize::MAX));
+                    if matches!(p.want(), Ok(Want::Body(_))) {
+                        out.last_mut().expect("a body follows its entry").1 += take as u64;
+                    }
+                    p.advance(take as u64).map(|()| take)
+                }
+                Ok(Want::Meta(_)) | Ok(Want::Done) => p.feed(chunk),
+                Err(e) => Err(e),
+            };
+            match step {
+                Ok(n) => chunk = &chunk[n..],
+                Err(e) => return (out, Some(e.code())),
+            }
+            out.extend(std::iter::from_fn(|| p.poll_entry()).map(|e| (e, 0)));
+        }
+    }
+    let whole = run(data, data.len());
+    let piece = 1 + data.first().map_or(0, |b| usize::from(*b) * 3);
+    let pieces = run(data, piece);
+    assert_eq!(whole, pieces, "piece size {piece} changed the result");
+    if let Some(code) = whole.1 {
+        assert!(
+            matches!(code, ErrorCode::BadArchive | ErrorCode::UnsafeEntry),
+            "{code:?}"
+        );
+    }
+    for (e, body) in &whole.0 {
+        assert!(
+            !e.path.is_empty() && !e.path.starts_with('/'),
+            "{:?}",
+            e.path
+        );
+        assert!(
+            e.path.split('/').all(|c| !matches!(c, "" | "." | "..")),
+            "{:?}",
+            e.path
+        );
+        assert!(*body <= e.size, "{} body bytes for size {}", body, e.size);
+        if let Some(t) = &e.link_target {
+            assert!(!t.starts_with('/'), "link to {t:?}");
+        }
+    }
+}

@@ -3,7 +3,7 @@
 # itself (../shared/k8sreal, built with Debian's Go): one server as a 1.30+ API server (v5 offers
 # go to its StreamTranslator) and one as the kubelet path alone (-no-translator: v4 and older).
 # Every protocol claim the SDK makes is checked here against upstream code, not only against
-# our own devserver (tests/web_k8sreal.rs).
+# our own devserver (tests/web_k8sreal.rs, and tests/web_k8sreal_transfer.rs for file transfer).
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 cd "$ROOT"
@@ -34,6 +34,13 @@ log "k8sreal: API server path on :$api_port, kubelet path on :$kubelet_port"
 export KEW_K8SREAL_APISERVER="http://127.0.0.1:$api_port" KEW_K8SREAL_KUBELET="http://127.0.0.1:$kubelet_port"
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-300}
 run_wasm_suite 45-k8sreal web_k8sreal chrome
+# File transfer against k8sreal runs in Chromium only. Firefox ESR loses sessions that end at
+# once against this server: with a plain WebSocket (no SDK), `sh -c "echo hi"` gave only a
+# `close` event (1000, wasClean false; no `open`, no message) in 8 of 80 runs (Chromium: 0 of
+# 80), because the Kubernetes code closes TCP right after its close frame; the SDK then says
+# ConnectFailed. The transfer tests run many such short commands (mkdir, rm, sha256sum), so
+# they fail there now and then; they pass in Firefox against the devserver (part 50).
+run_wasm_suite 45-k8sreal web_k8sreal_transfer chrome
 if have_firefox; then
   run_wasm_suite 45-k8sreal web_k8sreal firefox
 else

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The SDK's browser tests (tests/web.rs) in headless Chromium and Firefox ESR, against a
-# devserver with the fault and bench pods (and one with --idle-timeout 1 for the keepalive).
-# The devservers' URLs and a random token are compiled into the tests.
+# The SDK's browser tests (tests/web.rs, and tests/web_transfer.rs for file transfer) in
+# headless Chromium and Firefox ESR, against a devserver with the fault and bench pods (and one
+# with --idle-timeout 1 for the keepalive). The devservers' URLs and a random token are compiled
+# into the tests.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 cd "$ROOT"
@@ -33,8 +34,10 @@ export KEW_TEST_HANGING="http://127.0.0.1:$(cat "$holdf")"
 # The whole run in one page: the 64 MiB and 16 MiB cases take a few seconds each.
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-300}
 run_wasm_suite 50-sdk-browser web chrome
+run_wasm_suite 50-sdk-browser web_transfer chrome
 if have_firefox; then
   run_wasm_suite 50-sdk-browser web firefox
+  run_wasm_suite 50-sdk-browser web_transfer firefox
 else
   log "firefox: skipped (firefox-esr or geckodriver not installed)"
 fi

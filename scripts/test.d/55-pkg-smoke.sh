@@ -58,7 +58,7 @@ check "no 'any' in the .d.ts files" no_any
 check "tsc --noEmit -p types-test (contract and @ts-expect-error cases)" tsc --noEmit -p "$work/types-test"
 packs() {
   local list; list=$(cd "$work/pkg" && npm pack --dry-run --json 2>/dev/null) || return 1
-  for f in kube_exec_wasm_bg.wasm kube_exec_wasm.js kube_exec_wasm.d.ts snippets/ xterm.js xterm.d.ts README.md; do
+  for f in kube_exec_wasm_bg.wasm kube_exec_wasm.js kube_exec_wasm.d.ts zip.js zip.d.ts snippets/ xterm.js xterm.d.ts README.md; do
     grep -q "\"path\": \"$f" <<<"$list" || { echo "npm pack misses $f" >&2; return 1; }
   done
 }
@@ -72,16 +72,24 @@ KEW_DEVSERVER_TOKEN=$token start_devserver smoke --faults --allow-origin '*'
 mkdir -p "$work/www"
 cp -r "$work/pkg" "$work/www/pkg"
 printf 'export const server = %s;\nexport const token = %s;\n' "\"$DEVSERVER_URL\"" "\"$token\"" >"$work/www/config.js"
-cat >"$work/www/index.html" <<'HTML'
+# pkg/zip.js imports its dependency by name: an import map (allowed by its CSP hash) points
+# it at npm's fflate, as a bundler would.
+cp node_modules/fflate/esm/browser.js "$work/www/fflate.js"
+importmap='{"imports":{"fflate":"./fflate.js"}}'
+maphash=$(printf '%s' "$importmap" | openssl dgst -sha256 -binary | base64)
+cat >"$work/www/index.html" <<HTML
 <!doctype html>
 <meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy"
-      content="default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self' http://127.0.0.1:* ws://127.0.0.1:*">
+      content="default-src 'none'; script-src 'self' 'wasm-unsafe-eval' 'sha256-$maphash'; connect-src 'self' http://127.0.0.1:* ws://127.0.0.1:*">
 <title>kube-exec-wasm smoke</title>
+<script type="importmap">$importmap</script>
 <script type="module" src="smoke.js"></script>
 HTML
 cat >"$work/www/smoke.js" <<'JS'
-import init, { exec, getPod, openShell, record } from "./pkg/kube_exec_wasm.js";
+import init, { exec, getPod, openShell, record, upload, download, toFile } from "./pkg/kube_exec_wasm.js";
+import { toZip } from "./pkg/zip.js";
+import { unzipSync } from "fflate";
 import { server, token } from "./config.js";
 const results = [];
 const check = async (name, f) => {
@@ -129,6 +137,18 @@ await check("getPod and openShell under the strict CSP", async () => {
   await rec.done;
   if (!rec.text().startsWith('{"version":2,')) throw new Error("not asciicast v2");
 });
+await check("file transfer: upload, download, toFile, toZip", async () => {
+  const dir = `/tmp/kew-smoke-${Date.now()}`;
+  const mk = await exec({ ...base, command: ["mkdir", "-p", dir] }); eq((await mk.exit).exitCode, 0, "mkdir");
+  const up = await upload(base, [{ path: "s/a.txt", data: "smoke ✓\n", mode: 0o600 }, { path: "s/d", type: "directory" }], { destDir: dir });
+  eq(up.files, 1, "files"); eq(up.bytes, 10, "bytes");
+  const f = await toFile(await download(base, `${dir}/s/a.txt`));
+  eq(f.name, "a.txt", "name"); eq(await f.text(), "smoke ✓\n", "text");
+  const zip = unzipSync(new Uint8Array(await (await toZip(await download(base, `${dir}/s`))).arrayBuffer()));
+  eq(Object.keys(zip).sort().join(","), "s/,s/a.txt,s/d/", "zip names");
+  eq(new TextDecoder().decode(zip["s/a.txt"]), "smoke ✓\n", "zip bytes");
+  const rm = await exec({ ...base, command: ["rm", "-rf", dir] }); eq((await rm.exit).exitCode, 0, "rm");
+});
 await fetch("/result", { method: "POST", body: JSON.stringify(results) });
 JS
 
@@ -165,7 +185,7 @@ if [ -s "$work/result.json" ]; then
     if [ "$status" = ok ]; then ok "chromium: $name"; else not_ok "chromium: $name: $detail"; fi
   done < <(node -e '
     for (const r of JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")))
-      console.log([r.ok ? "ok" : "fail", r.name, r.detail || ""].join("\t"));' "$work/result.json")
+      console.log([r.ok ? "ok" : "fail", r.name, (r.detail || "").replace(/\s+/g, " ")].join("\t"));' "$work/result.json")
 else
   not_ok "chromium: the smoke page reported nothing within 60 s (see artifacts/55-chromium.log)"
   grep -iE 'error|uncaught' "$ARTIFACTS/55-chromium.log" | head -20 || true

@@ -16,6 +16,7 @@ mod pod;
 mod preflight;
 mod session;
 mod shell;
+mod transfer;
 
 use wasm_bindgen::prelude::*;
 
@@ -27,6 +28,7 @@ static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> 
     unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
 
 pub use session::ExecSession;
+pub use transfer::{download, to_file, to_tar, upload};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
@@ -248,8 +250,79 @@ export type ExecErrorCode =
   | "Timeout"
   | "NoShell"
   | "ContainerRequired"
+  /** File transfer: the container has no `tar` (distroless?); see the hint. */
+  | "NoTar"
+  /** File transfer: the remote tar failed; the message is what it printed. */
+  | "TarFailed"
+  /** File transfer: the archive held an entry outside the tree; the message names it. */
+  | "UnsafeEntry"
+  /** File transfer: the container's tar sent bytes that are not a tar archive. */
+  | "BadArchive"
   /** A bug in this package: it panicked (see the console); every session ended. */
   | "Internal";
+
+/**
+ * Where {@link upload} and {@link download} run: the options of {@link exec} that say how to
+ * connect (server, namespace, pod, container, token, protocols, timeouts …); the transfer
+ * chooses the command and the streams.
+ */
+export type TransferTarget = Omit<ExecOptions, "command" | "stdin" | "stdout" | "stderr" | "tty" | "terminalSize" | "signal">;
+
+/**
+ * One thing to upload: a `File` (its `webkitRelativePath`, else its name, is the path), a
+ * `Blob` with a `name`, bytes or text with a path, or a directory.
+ */
+export type UploadFile =
+  | File
+  | (Blob & { readonly name: string })
+  | { path: string; data: Blob | ArrayBuffer | ArrayBufferView | string; mode?: number }
+  | { path: string; type: "directory"; mode?: number };
+
+/** Progress of a transfer: file bytes so far, of `total` (uploads), in the file at `path`. */
+export interface TransferProgress {
+  bytes: number;
+  total?: number;
+  path: string;
+}
+
+/** Options of {@link upload}. */
+export interface UploadOptions {
+  /** The directory in the container to extract into; default: the container's working directory. */
+  destDir?: string;
+  /** Aborting it ends the upload and the remote tar; the promise rejects with "Aborted". */
+  signal?: AbortSignal;
+  onProgress?: (progress: TransferProgress) => void;
+}
+
+/** What {@link upload} resolves with: the number of files and their bytes. */
+export interface UploadResult {
+  files: number;
+  bytes: number;
+}
+
+/** Options of {@link download}. */
+export interface DownloadOptions {
+  /** Aborting it ends the download and the remote tar; the stream errors with "Aborted". */
+  signal?: AbortSignal;
+  onProgress?: (progress: TransferProgress) => void;
+}
+
+/** One entry of a download; read (or cancel) its body before the next entry's. */
+export interface DownloadEntry {
+  /** Normalised, relative, `/`-separated; never absolute, never with `..`. */
+  path: string;
+  type: "file" | "directory" | "symlink" | "link";
+  /** Permission bits, e.g. 0o644. */
+  mode: number;
+  /** Body length in bytes (0 for all but files). */
+  size: number;
+  /** Modification time, seconds since the epoch. */
+  mtime: number;
+  /** Links: the target (symlinks relative to their directory, inside the tree; hard links a path in the tree). */
+  linkTarget?: string;
+  /** The file's bytes, as views of the received frames; empty for other types. */
+  body: ReadableStream<Uint8Array>;
+}
 
 /** The errors of this package: real `Error`s with a typed `code`. */
 export interface ExecError extends Error {

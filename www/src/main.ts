@@ -16,6 +16,7 @@ import { containerChoices } from './containers';
 import { castFileName, playCast } from './player';
 import { describeError, describeExit, type Explained, type Target } from './messages';
 import { deepLink, parseDeepLink, urlWithoutToken, DEFAULTS, type Settings } from './settings';
+import { TransferBar, type TransferState } from './transfer';
 
 const $ = <T extends HTMLElement>(sel: string) => document.querySelector(sel) as T;
 const form = $<HTMLFormElement>('#connect');
@@ -179,6 +180,24 @@ class Tab {
   private defaulted = '';
   private sameOriginNoToken = false;
   private fitQueued = false;
+  /** Uploads dropped on the terminal and "Download…", with their progress bar. */
+  readonly transfer = new TransferBar({
+    target: async () => {
+      const { token } = await resolveToken(this.server, this.typedToken);
+      return {
+        server: this.server || undefined,
+        namespace: this.settings.namespace,
+        pod: this.settings.pod,
+        container: this.container || undefined,
+        token,
+      };
+    },
+    notice,
+    explain: (err) => {
+      const m = describeError(err, this.target());
+      return [m.title, m.detail, m.hint].filter(Boolean).join(' ');
+    },
+  });
 
   constructor(
     readonly settings: Settings,
@@ -224,7 +243,22 @@ class Tab {
     this.paneEl.dataset.id = String(this.id);
     this.termEl.className = 'term';
     this.statusEl.className = 'status';
-    this.paneEl.append(this.termEl, this.statusEl);
+    this.paneEl.append(this.termEl, this.transfer.el, this.statusEl);
+    // Files dropped on the terminal are uploaded into a directory the user confirms.
+    this.termEl.addEventListener('dragover', (e) => {
+      if (!e.dataTransfer?.types.includes('Files')) return;
+      e.preventDefault();
+      e.dataTransfer.dropEffect = 'copy';
+      this.termEl.classList.add('dropping');
+    });
+    this.termEl.addEventListener('dragleave', () => this.termEl.classList.remove('dropping'));
+    this.termEl.addEventListener('drop', (e) => {
+      this.termEl.classList.remove('dropping');
+      const files = [...(e.dataTransfer?.files ?? [])];
+      if (files.length === 0) return;
+      e.preventDefault();
+      void this.transfer.uploadFiles(files);
+    });
 
     this.term = new Terminal({
       cursorBlink: true,
@@ -316,7 +350,7 @@ class Tab {
       const rec = this.recording;
       const download = document.createElement('button');
       download.type = 'button';
-      download.className = 'download';
+      download.className = 'download-recording';
       download.textContent = 'Download recording';
       download.title = 'This session so far, as an asciicast v2 file (asciinema)';
       download.addEventListener('click', () => {
@@ -334,6 +368,13 @@ class Tab {
       replay.addEventListener('click', () => void playCast(rec.text(), this.tabEl.title));
       actions.append(download, replay);
     }
+    const fetchBtn = document.createElement('button');
+    fetchBtn.type = 'button';
+    fetchBtn.className = 'download';
+    fetchBtn.textContent = 'Download…';
+    fetchBtn.title = 'Save a file (or a directory, as .zip) from the container; drop files on the terminal to upload';
+    fetchBtn.addEventListener('click', () => void this.transfer.downloadPath());
+    actions.append(fetchBtn);
     const link = document.createElement('button');
     link.type = 'button';
     link.textContent = 'Copy link';
@@ -488,6 +529,7 @@ class Tab {
 
   dispose() {
     this.generation++;
+    this.transfer.stop();
     this.endSession();
     this.state = 'closed';
     this.resizeObserver.disconnect();
@@ -607,6 +649,7 @@ declare global {
       stats(id?: number): ExecAddonStats | null;
       /** The tab's recording so far (asciicast v2 text), or null. */
       recording(id?: number): string | null;
+      transfer(id?: number): TransferState | null;
       active(): number | null;
     };
   }
@@ -630,6 +673,10 @@ window.kubeConsole = {
   stats: (id) => {
     const t = find(id);
     return t ? { ...t.stats } : null;
+  },
+  transfer: (id) => {
+    const t = find(id);
+    return t ? { ...t.transfer.state } : null;
   },
   active: () => active?.id ?? null,
   recording: (id) => find(id)?.recording?.text() ?? null,

@@ -129,6 +129,18 @@ export function describeError(err: unknown, t: Target): Explained {
     case 'NotOpen':
       title = 'The session is not open.';
       break;
+    case 'NoTar':
+      title = `The container has no tar, so files cannot be copied to or from ${where(t)}.`;
+      break;
+    case 'TarFailed':
+      title = "The container's tar failed.";
+      break;
+    case 'UnsafeEntry':
+      title = 'The container sent a file that would land outside the chosen folder: the download was stopped.';
+      break;
+    case 'BadArchive':
+      title = "The container's tar sent something that is not a tar archive.";
+      break;
     default:
       title = message ? `Error: ${message}` : 'The session ended with an unknown error.';
       return { title, code };

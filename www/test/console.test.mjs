@@ -441,7 +441,7 @@ test('a session is recorded: Download recording gives asciicast v2, Replay plays
   const { page, tab } = await shell(t);
   await typeLine(page, 'echo "recorded ""line"');
   await waitText(page, /^recorded line$/m);
-  const [download] = await Promise.all([page.waitForEvent('download'), page.click('.pane:not([hidden]) button.download')]);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('.pane:not([hidden]) button.download-recording')]);
   assert.match(download.suggestedFilename(), /^default_demo_\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ\.cast$/);
   const { readFile } = await import('node:fs/promises');
   const text = await readFile(await download.path(), 'utf8');
@@ -488,4 +488,98 @@ test('the API reference is served at /docs/ and documents every export of the pa
   const shell = await page.request.get(`${BASE}/docs/functions/kube_exec_wasm.openShell.html`);
   assert.equal(shell.status(), 200);
   assert.match(await shell.text(), /NoShell/);
+
+// ---- file transfer ------------------------------------------------------------------------
+
+/** Drops files made in the page (name → text, or name → size of random bytes) on the terminal. */
+async function dropFiles(page, files) {
+  await page.evaluate((files) => {
+    const dt = new DataTransfer();
+    for (const [name, content] of Object.entries(files)) {
+      const data = typeof content === 'number' ? new Uint8Array(content) : content;
+      dt.items.add(new File([data], name));
+    }
+    const term = document.querySelector('.pane:not([hidden]) .term');
+    term.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    term.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, files);
+}
+
+const transferState = (page) => page.evaluate(() => window.kubeConsole.transfer());
+
+async function waitTransferDone(page, re, timeout = 30000) {
+  const deadline = Date.now() + timeout;
+  let st;
+  while (Date.now() < deadline) {
+    st = await transferState(page);
+    if (st.kind === null && st.last) {
+      assert.match(st.last, re);
+      return st;
+    }
+    await page.waitForTimeout(50);
+  }
+  assert.fail(`transfer never ended: ${JSON.stringify(st)}`);
+}
+
+test('drop a file on the terminal: it lands in the confirmed directory; Download… saves it back', async (t) => {
+  const { page } = await shell(t);
+  const dir = `/tmp/kew-e2e-${Date.now()}`;
+  await typeLine(page, `mkdir -p ${dir}`);
+  page.once('dialog', (d) => {
+    assert.match(d.message(), /Upload "grüße ✓.txt" into this directory/);
+    void d.accept(dir);
+  });
+  await dropFiles(page, { 'grüße ✓.txt': 'dropped on the terminal\n' });
+  await waitTransferDone(page, /^Uploaded 1 file \(24 B\) to \/tmp\/kew-e2e-\d+ in [\d.]+ s$/);
+  await typeLine(page, `cat '${dir}/grüße ✓.txt'`);
+  await waitText(page, /^dropped on the terminal$/m);
+  // Download… the same file: saved under its own name, byte for byte.
+  page.once('dialog', (d) => void d.accept(`${dir}/grüße ✓.txt`));
+  const saved = page.waitForEvent('download');
+  await page.locator('.pane:not([hidden]) .status button.download').click();
+  const file = await saved;
+  assert.equal(file.suggestedFilename(), 'grüße ✓.txt');
+  const { readFile } = await import('node:fs/promises');
+  assert.equal(await readFile(await file.path(), 'utf8'), 'dropped on the terminal\n');
+  // A directory comes as a zip.
+  page.once('dialog', (d) => void d.accept(dir));
+  const zipped = page.waitForEvent('download');
+  await page.locator('.pane:not([hidden]) .status button.download').click();
+  const zip = await zipped;
+  assert.equal(zip.suggestedFilename(), `${dir.split('/').pop()}.zip`);
+  const bytes = await readFile(await zip.path());
+  assert.equal(bytes.subarray(0, 4).toString('latin1'), 'PK\x03\x04');
+  assert.ok(bytes.includes(Buffer.from('grüße ✓.txt')), 'the file is in the zip');
+  await typeLine(page, `rm -rf ${dir}`);
+});
+
+test('a transfer shows bytes and rate, and Cancel stops it', async (t) => {
+  const { page } = await shell(t);
+  page.once('dialog', (d) => void d.accept('/tmp'));
+  await dropFiles(page, { [`kew-e2e-big-${Date.now()}.bin`]: 512 * 1024 * 1024 });
+  const bar = page.locator('.pane:not([hidden]) .transfer');
+  await bar.waitFor({ state: 'visible' });
+  const deadline = Date.now() + 15000;
+  let text = '';
+  while (Date.now() < deadline) {
+    text = await bar.locator('.what').innerText();
+    if (/ of 512 MiB · [\d.]+ MB\/s$/.test(text) && !/: 0 B of/.test(text)) break;
+    await page.waitForTimeout(50);
+  }
+  assert.match(text, /^Uploading "kew-e2e-big-\d+\.bin" to \/tmp: [\d.]+ [KMG]iB of 512 MiB · [\d.]+ MB\/s$/);
+  await bar.locator('button').click();
+  const st = await waitTransferDone(page, /cancelled$/);
+  assert.ok(st.bytes > 0 && st.bytes < 512 * 1024 * 1024, JSON.stringify(st));
+  assert.ok(await bar.isHidden());
+});
+
+test('NoTar: the pod without tar says so, with the debug-container hint', async (t) => {
+  const { page } = await shell(t);
+  // The demo tab's target with another pod: open a tab on the notar pod (exec sh there works).
+  await connect(page, { pod: 'notar', command: 'sh' });
+  await waitState(page, 'open');
+  page.once('dialog', (d) => void d.accept('.'));
+  await dropFiles(page, { 'x.txt': 'x' });
+  await waitTransferDone(page, /failed: The container has no tar.*ephemeral debug container/);
+  assert.match(await page.locator('#notice').innerText(), /no tar/);
 });
