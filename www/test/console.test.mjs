@@ -466,7 +466,7 @@ test('the API reference is served at /docs/ and documents every export of the pa
   const { readFileSync } = await import('node:fs');
   const page = await open(t);
   const exported = [];
-  for (const f of ['kube_exec_wasm.d.ts', 'xterm.d.ts']) {
+  for (const f of ['kube_exec_wasm.d.ts', 'xterm.d.ts', 'zip.d.ts']) {
     const dts = readFileSync(new URL(`../../pkg/${f}`, import.meta.url), 'utf8');
     for (const m of dts.matchAll(/^export (?:declare )?(default )?(?:function|class|interface|type) (\w+)/gm)) {
       exported.push(m[1] ? 'default' : m[2]); // init() is the default export
@@ -488,6 +488,7 @@ test('the API reference is served at /docs/ and documents every export of the pa
   const shell = await page.request.get(`${BASE}/docs/functions/kube_exec_wasm.openShell.html`);
   assert.equal(shell.status(), 200);
   assert.match(await shell.text(), /NoShell/);
+});
 
 // ---- file transfer ------------------------------------------------------------------------
 

@@ -106,11 +106,13 @@ test('every error code of the SDK has words in the console, and no other code do
   const codes = [...rust.matchAll(/ErrorCode::(\w+) => "(\w+)",/g)].map((m) => m[2]);
   assert.ok(codes.length >= 15 && codes.includes('NoShell') && codes.includes('ContainerRequired'), String(codes));
   const messages = readFileSync(new URL('../src/messages.ts', import.meta.url), 'utf8');
-  const handled = [...messages.matchAll(/case '(\w+)':/g)].map((m) => m[1]);
+  // Error codes are PascalCase; the file's other switches (entry types, option names) are not.
+  const handled = [...messages.matchAll(/case '([A-Z]\w+)':/g)].map((m) => m[1]);
   assert.deepEqual([...handled].sort(), [...codes].sort(), 'messages.ts cases vs the core\'s codes');
   // And the .d.ts union (src/web/mod.rs) names the same codes, plus "Internal" (glue.js).
   const ts = readFileSync(new URL('../../src/web/mod.rs', import.meta.url), 'utf8');
-  const union = ts.slice(ts.indexOf('export type ExecErrorCode'), ts.indexOf('export interface ExecError'));
+  const start = ts.indexOf('export type ExecErrorCode');
+  const union = ts.slice(start, ts.indexOf(';', start));
   const named = [...union.matchAll(/\| "(\w+)"/g)].map((m) => m[1]);
   assert.deepEqual(named.sort(), [...codes, 'Internal'].sort());
   // The package's README has a row for each.
