@@ -690,13 +690,27 @@ impl Session {
             format!("close code {code}, \"{reason}\"")
         };
         if matches!(self.state, State::Opening { .. }) {
-            return self.fail(
+            // A failed handshake closes with 1006. A normal close before `open` means the
+            // server accepted the socket and already ended the session: Firefox reports only
+            // that close when the 101 response, the output, the status and the close arrive
+            // together (the Kubernetes servers close TCP right after their close frame).
+            let error = if code == close_code::NORMAL {
+                Error::new(
+                    ErrorCode::ConnectionLost,
+                    format!(
+                        "the server ended the session before the browser reported the socket open ({how}): its output and exit status never reached the page"
+                    ),
+                )
+                .with_hint(
+                    "the command most likely ran and ended at once; this browser (Firefox) drops what arrives together with the handshake: make the command wait for its input, or use another browser",
+                )
+            } else {
                 Error::new(
                     ErrorCode::ConnectFailed,
                     format!("the WebSocket handshake failed ({how})"),
-                ),
-                None,
-            );
+                )
+            };
+            return self.fail(error, None);
         }
         let protocol = self.protocol.unwrap_or(Protocol::None);
         let outcome = if !self.status.is_empty() {

@@ -548,6 +548,25 @@ fn handshake_failure_is_connect_failed() {
 }
 
 #[test]
+fn a_normal_close_before_open_is_a_session_lost_not_a_failed_handshake() {
+    // Firefox, when the whole short session arrives with the 101 response: no `open`, only
+    // close 1000. The server accepted the socket, so no preflight can explain anything.
+    for glue in GLUES {
+        let mut p = Pair::new(SessionConfig::default(), glue);
+        p.close(1000);
+        let e = p.failure();
+        assert_eq!(e.code(), ErrorCode::ConnectionLost);
+        assert!(
+            e.to_string()
+                .contains("before the browser reported the socket open"),
+            "{e}"
+        );
+        assert!(e.hint().contains("Firefox"), "{}", e.hint());
+        assert_eq!(p.sent, vec![]);
+    }
+}
+
+#[test]
 fn answer_not_offered_is_protocol_not_supported() {
     for answer in ["channel.k8s.io", "v3.channel.k8s.io", "bogus"] {
         let mut p = Pair::new(config(V5_V4, false, false), Glue::Routed);

@@ -16,13 +16,21 @@ work=$(mktemp -d)
 chrome_pid=; http_pid=
 # Runs under `set -e` as the EXIT trap: nothing in it may fail (a killed child's `wait` returns 143).
 cleanup() {
-  local pid
-  for pid in "$chrome_pid" "$http_pid" "${DEVSERVER_PID:-}"; do
+  local pid i
+  # Chromium runs in a process group of its own (setsid below): end all of it, renderer and
+  # helpers included, before removing its profile, which they may still be writing.
+  if [ -n "$chrome_pid" ]; then
+    kill -- "-$chrome_pid" 2>/dev/null || kill "$chrome_pid" 2>/dev/null || true
+    wait "$chrome_pid" 2>/dev/null || true
+    for i in $(seq 1 50); do pgrep -g "$chrome_pid" >/dev/null || break; sleep 0.1; done
+  fi
+  for pid in "$http_pid" "${DEVSERVER_PID:-}"; do
     [ -n "$pid" ] || continue
     kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   done
-  rm -rf "$work"
+  for i in $(seq 1 20); do rm -rf "$work" 2>/dev/null && break; sleep 0.1; done
+  [ ! -e "$work" ] || log "could not remove $work"
 }
 trap cleanup EXIT
 
@@ -175,7 +183,7 @@ http_pid=$!
 for _ in $(seq 1 100); do [ -s "$work/http.url" ] && break; sleep 0.05; done
 page=$(cat "$work/http.url")/index.html
 
-chromium --headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage --disable-background-networking \
+setsid chromium --headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage --disable-background-networking \
   --disable-component-update --disable-sync --no-first-run --user-data-dir="$work/profile" \
   --enable-logging=stderr --v=0 "$page" >"$ARTIFACTS/55-chromium.log" 2>&1 &
 chrome_pid=$!
