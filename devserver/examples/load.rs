@@ -183,25 +183,7 @@ impl Server {
     }
 
     async fn ws(&self, path: &str) -> Result<Ws, String> {
-        let mut req = format!("ws://{}{path}", self.addr)
-            .into_client_request()
-            .map_err(|e| e.to_string())?;
-        let h = req.headers_mut();
-        h.insert(
-            "Sec-WebSocket-Protocol",
-            "v5.channel.k8s.io".parse().unwrap(),
-        );
-        h.insert(
-            "Authorization",
-            format!("Bearer {}", self.token).parse().unwrap(),
-        );
-        let tcp = TcpStream::connect(&self.addr)
-            .await
-            .map_err(|e| e.to_string())?;
-        let (ws, _) = tokio_tungstenite::client_async(req, tcp)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(ws)
+        connect(&self.addr, &self.token, path).await
     }
 
     fn kill_hard(&mut self) {
@@ -417,21 +399,26 @@ impl Server {
             "/api/v1/namespaces/default/pods/demo/exec?command=sh&command=-c&command={}&stdout=1",
             encode(script)
         );
-        let mut req = format!("ws://{addr}{path}")
-            .into_client_request()
-            .map_err(|e| e.to_string())?;
-        let h = req.headers_mut();
-        h.insert(
-            "Sec-WebSocket-Protocol",
-            "v5.channel.k8s.io".parse().unwrap(),
-        );
-        h.insert("Authorization", format!("Bearer {token}").parse().unwrap());
-        let tcp = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
-        tokio_tungstenite::client_async(req, tcp)
-            .await
-            .map(|(ws, _)| ws)
-            .map_err(|e| e.to_string())
+        connect(addr, token, &path).await
     }
+}
+
+/// A v5 WebSocket to `path` on the server at `addr`, with the token as a Bearer header.
+async fn connect(addr: &str, token: &str, path: &str) -> Result<Ws, String> {
+    let mut req = format!("ws://{addr}{path}")
+        .into_client_request()
+        .map_err(|e| e.to_string())?;
+    let h = req.headers_mut();
+    h.insert(
+        "Sec-WebSocket-Protocol",
+        "v5.channel.k8s.io".parse().unwrap(),
+    );
+    h.insert("Authorization", format!("Bearer {token}").parse().unwrap());
+    let tcp = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+    tokio_tungstenite::client_async(req, tcp)
+        .await
+        .map(|(ws, _)| ws)
+        .map_err(|e| e.to_string())
 }
 
 /// The status JSON a session ends with.

@@ -160,17 +160,6 @@ async fn a_client_leaving_while_stdin_is_backed_up_ends_its_session() {
     still_serves(&server).await;
 }
 
-async fn still_serves(server: &Server) {
-    let mut ws = open(
-        server,
-        &exec_path("demo", &["echo", "alive"], "stdout=1"),
-        P,
-    )
-    .await;
-    let t = collect(&mut ws, P, T).await;
-    assert_eq!(t.stdout_str(), "alive\n");
-}
-
 /// A pods file in a fresh directory; returns (dir, file).
 fn pods_file(name: &str, toml: &str) -> (std::path::PathBuf, std::path::PathBuf) {
     let dir = std::env::temp_dir().join(format!("kew-{name}-{}", std::process::id()));

@@ -9,17 +9,6 @@ use tokio_tungstenite::tungstenite::Message;
 const P: &str = "v5.channel.k8s.io";
 const T: Duration = Duration::from_secs(20);
 
-async fn still_serves(server: &Server) {
-    let mut ws = open(
-        server,
-        &exec_path("demo", &["echo", "alive"], "stdout=1"),
-        P,
-    )
-    .await;
-    let t = collect(&mut ws, P, T).await;
-    assert_eq!(t.stdout_str(), "alive\n");
-}
-
 /// A TLS connection to the server that verifies it against `roots` (for the name `127.0.0.1`).
 async fn tls_connect(
     server: &Server,

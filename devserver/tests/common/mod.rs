@@ -694,3 +694,16 @@ pub async fn concurrent_exit_codes(server: &Server, count: u32) -> (u32, Vec<Str
     }
     (ok, errors)
 }
+
+/// The server still runs a session end to end (after something tried to break it).
+pub async fn still_serves(server: &Server) {
+    let p = "v5.channel.k8s.io";
+    let mut ws = open(
+        server,
+        &exec_path("demo", &["echo", "alive"], "stdout=1"),
+        p,
+    )
+    .await;
+    let t = collect(&mut ws, p, Duration::from_secs(20)).await;
+    assert_eq!(t.stdout_str(), "alive\n");
+}
