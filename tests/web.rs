@@ -948,7 +948,7 @@ fn shell_opts(pod: &str) -> JsValue {
 }
 
 async fn open_shell(o: &JsValue) -> Result<(JsValue, String), JsValue> {
-    let r = JsFuture::from(sdk_open_shell(o.clone().unchecked_into())).await?;
+    let r = sdk_open_shell(o.clone().unchecked_into()).await?;
     Ok((get(&r, "session"), get(&r, "shell").as_string().unwrap()))
 }
 
@@ -1063,7 +1063,7 @@ async fn open_shell_errors() {
 }
 
 async fn get_pod(o: &JsValue) -> Result<JsValue, JsValue> {
-    JsFuture::from(sdk_get_pod(o.clone().unchecked_into())).await
+    sdk_get_pod(o.clone().unchecked_into()).await
 }
 
 fn container(pod: &JsValue, list: &str, i: u32) -> JsValue {

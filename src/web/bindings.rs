@@ -4,13 +4,13 @@
 use js_sys::{Array, Function, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 
+use super::session::SessionHandle;
+
 #[wasm_bindgen(module = "/src/web/glue.js")]
 extern "C" {
     /// A `ReadableStream<Uint8Array>` fed with views (see glue.js).
     #[derive(Clone)]
     pub type Output;
-    #[wasm_bindgen(constructor)]
-    pub fn new() -> Output;
     #[wasm_bindgen(method, getter)]
     pub fn stream(this: &Output) -> Object;
     #[wasm_bindgen(method, getter)]
@@ -23,12 +23,9 @@ extern "C" {
     #[wasm_bindgen(method, getter)]
     pub fn taps(this: &Output) -> Array;
 
-    /// A `WritableStream` for stdin (`ws` given) or resizes (`undefined`); `track` connects
-    /// it to the session.
+    /// A `WritableStream` for stdin or resizes, whose sink is the session's `SessionHandle`.
     #[derive(Clone)]
     pub type Input;
-    #[wasm_bindgen(constructor)]
-    pub fn new(ws: &JsValue) -> Input;
     #[wasm_bindgen(method, getter)]
     pub fn stream(this: &Input) -> Object;
     #[wasm_bindgen(method)]
@@ -45,10 +42,6 @@ extern "C" {
     /// Reads a stream to its end, calling `callback` with each chunk (the callback adapter).
     #[wasm_bindgen(js_name = forEachChunk)]
     pub fn for_each_chunk(stream: &Object, callback: &Function) -> Promise;
-
-    /// GETs the pod, then calls `call(CALL_PREFLIGHT, answer)` once with `{ status, body }`,
-    /// or null without an answer.
-    pub fn preflight(url: &str, token: &JsValue, signal: &JsValue, call: &JsValue);
 
     /// An asciicast v2 recording (record()).
     #[derive(Clone)]
@@ -67,33 +60,45 @@ extern "C" {
     #[wasm_bindgen(method)]
     pub fn stop(this: &Recorder);
 
-    /// A live session's entry in glue.js's registry (for [`fail_all`]), which also holds
-    /// its event handlers and its timer.
-    pub type Tracked;
-    /// Sets the socket's handlers (`onmessage`: see glue.js `listen`), the abort listener and
-    /// the streams' sinks: everything reaches Rust as `route(kind, first, len)` or
-    /// `call(op, a, b)`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn track(
-        ws: &web_sys::WebSocket,
-        stdout: &Output,
-        stderr: &Output,
-        stdin: &Input,
-        resizes: &Input,
-        rejects: &Array,
-        signal: &JsValue,
-        exit: &Promise,
-        route: &Function,
-        call: &Function,
-    ) -> Tracked;
-    /// Removes every handler and the timer.
-    pub fn untrack(entry: &Tracked);
-    #[wasm_bindgen(js_name = setTimer)]
-    pub fn set_timer(entry: &Tracked, ms: f64);
-    #[wasm_bindgen(js_name = clearTimer)]
-    pub fn clear_timer(entry: &Tracked);
-    /// `[promise, resolve, reject]`.
-    pub fn deferred() -> Array;
+    /// The JavaScript side of a session (glue.js): its streams, the socket's and the abort
+    /// signal's listeners, its timer and its `exit` promise.
+    #[derive(Clone)]
+    pub type Link;
+    #[wasm_bindgen(constructor)]
+    pub fn new(ws: &web_sys::WebSocket) -> Link;
+    #[wasm_bindgen(method, getter)]
+    pub fn stdout(this: &Link) -> Output;
+    #[wasm_bindgen(method, getter)]
+    pub fn stderr(this: &Link) -> Output;
+    #[wasm_bindgen(method, getter)]
+    pub fn stdin(this: &Link) -> Input;
+    #[wasm_bindgen(method, getter)]
+    pub fn resizes(this: &Link) -> Input;
+    #[wasm_bindgen(method, getter)]
+    pub fn exit(this: &Link) -> Promise;
+    /// Adds the listeners (socket, signal) and the streams' sinks, all calling `handle`, and
+    /// enters the session in the registry of live sessions (for [`fail_all`]).
+    #[wasm_bindgen(method)]
+    pub fn listen(this: &Link, handle: SessionHandle, signal: Option<&web_sys::AbortSignal>);
+    /// Arms the session's one timer (`SessionHandle::on_timer` in `ms`), replacing any.
+    #[wasm_bindgen(method, js_name = setTimer)]
+    pub fn set_timer(this: &Link, ms: f64);
+    /// Removes the listeners and the timer, lets go of the handle, leaves the registry.
+    #[wasm_bindgen(method)]
+    pub fn dispose(this: &Link);
+    /// Resolves `exit` with the status.
+    #[wasm_bindgen(method)]
+    pub fn exited(this: &Link, status: &JsValue);
+    /// Rejects `exit` with the error.
+    #[wasm_bindgen(method)]
+    pub fn failed(this: &Link, error: &JsValue);
+
+    /// A promise that resolves after `ms` (setTimeout).
+    pub fn sleep(ms: f64) -> Promise;
+    /// The error `failAll` ended the sessions with (a fresh one if it has not run).
+    #[wasm_bindgen(js_name = panicError)]
+    pub fn panic_error() -> JsValue;
+
     /// Ends every live session with an `Internal` error (from the panic hook).
     #[wasm_bindgen(js_name = failAll)]
     pub fn fail_all(message: &str);

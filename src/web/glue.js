@@ -170,7 +170,7 @@ const STDIN_PIECE_MAX = 256 * 1024;
 const STDIN_HIGH_WATER = 1 << 20;
 const DRAIN_POLL_MS = 2;
 const encoder = new TextEncoder();
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // The bytes of a stdin chunk: a string (UTF-8), any ArrayBufferView, or an ArrayBuffer;
 // null for anything else.
@@ -180,30 +180,6 @@ function bytesOf(chunk) {
   if (ArrayBuffer.isView(chunk)) return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   if (chunk instanceof ArrayBuffer) return new Uint8Array(chunk);
   return null;
-}
-
-// The preflight after a failed handshake, and getPod(): a GET of the pod with the session's
-// credentials; calls `call(CALL_PREFLIGHT, answer)` exactly once with `{ status, body }`,
-// `{ redirect: true }`, or null when no answer came (network, CORS, certificate, abort). It
-// never follows a redirect, which would take the Authorization header elsewhere:
-// `redirect: "manual"` stops at the 3xx as `redirect: "error"` does, but returns it as an
-// "opaqueredirect" response (no status, headers or body) instead of a network error, so it can
-// be reported as one.
-export function preflight(url, token, signal, call) {
-  const headers = { Accept: "application/json" };
-  if (token !== undefined) headers.Authorization = `Bearer ${token}`;
-  fetch(url, { cache: "no-store", redirect: "manual", headers, signal })
-    .then(
-      (r) =>
-        r.type === "opaqueredirect"
-          ? { redirect: true }
-          : r.arrayBuffer().then(
-              (b) => ({ status: r.status, body: new Uint8Array(b) }),
-              () => ({ status: r.status, body: new Uint8Array(0) }),
-            ),
-      () => null,
-    )
-    .then((answer) => call(CALL_PREFLIGHT, answer));
 }
 
 // A recording of a session as asciicast v2 (record() in src/web/record.rs): a header line,
@@ -277,26 +253,23 @@ export class Recorder {
   }
 }
 
-// Input: a WritableStream whose sink is the session in Rust, reached through `call` (see
-// `track`). For stdin (`ws` given), a write either takes the fast path (see writeStdin) or
-// hands the chunk's bytes to the core piece by piece (CALL_STDIN: frames and sends one piece,
-// returns an error or undefined), each time waiting while the socket is backed up; it
-// resolves once everything is handed to the socket. For resizes, a write is CALL_RESIZE.
-// `fail` errors the stream so that no later write reaches the (then released) session.
+// Input: a WritableStream whose sink is the session in Rust, reached through the methods of
+// its `SessionHandle` (set by `Link.listen`). For stdin (`ws` given), a write either takes the
+// fast path (see writeStdin) or hands the chunk's bytes to the core piece by piece
+// (`handle.stdin`: frames and sends one piece, or throws the write's error), each time
+// waiting while the socket is backed up; it resolves once everything is handed to the socket.
+// For resizes (`ws` null), a write is `handle.resize`. `fail` errors the stream so that no
+// later write reaches the (then released) session.
 export class Input {
   constructor(ws) {
     this.ws = ws;
     this.ctrl = null;
     this.error = null;
-    this.call = null;
-    this.route = null;
+    this.handle = null;
     // The write under way in the sink (a promise), and how many writes reached the sink: see
     // `settled`.
     this.busy = null;
     this.writes = 0;
-    const check = (error) => {
-      if (error !== undefined) throw error;
-    };
     this.stream = new WritableStream(
       ws
         ? {
@@ -306,14 +279,17 @@ export class Input {
             write: (chunk) => this.during(this.writeStdin(ws, chunk)),
             close: () => this.closeAfterWrites(),
             abort: () => {
-              this.call(CALL_STDIN_ABORT);
+              if (this.error === null) this.handle.abortStdin();
             },
           }
         : {
             start: (c) => {
               this.ctrl = c;
             },
-            write: (size) => check(this.call(CALL_RESIZE, size)),
+            write: (size) => {
+              if (this.error !== null) throw this.error;
+              this.handle.resize(size);
+            },
           },
       { highWaterMark: 1 },
     );
@@ -350,8 +326,7 @@ export class Input {
   async closeAfterWrites() {
     await this.settled();
     if (this.error !== null) throw this.error;
-    const error = this.call(CALL_STDIN_CLOSE);
-    if (error !== undefined) throw error;
+    this.handle.closeStdin();
     const ws = this.ws;
     while (this.error === null && ws.readyState === 1 && ws.bufferedAmount > 0) {
       await sleep(DRAIN_POLL_MS);
@@ -359,7 +334,7 @@ export class Input {
   }
 
   // The fast path (a keystroke, a line): when the core says the bytes may go out now as one
-  // frame (route kind 2: open, binary protocol, nothing queued), the frame `[0, ...bytes]`
+  // frame (`claimStdin`: open, binary protocol, nothing queued), the frame `[0, ...bytes]`
   // is built here and sent at once; no promise unless the socket backs up.
   writeStdin(ws, chunk) {
     const bytes = bytesOf(chunk);
@@ -370,7 +345,7 @@ export class Input {
       this.error === null &&
       ws.readyState === 1 &&
       ws.bufferedAmount <= STDIN_HIGH_WATER &&
-      this.route(2, n, 0) === 1
+      this.handle.claimStdin(n)
     ) {
       const frame = new Uint8Array(n + 1);
       frame.set(bytes, 1);
@@ -391,8 +366,7 @@ export class Input {
     for (let at = 0; ; ) {
       if (this.error !== null) throw this.error;
       const piece = bytes === null ? null : bytes.subarray(at, at + STDIN_PIECE_MAX);
-      const error = this.call(CALL_STDIN, piece);
-      if (error !== undefined) throw error;
+      this.handle.stdin(piece);
       at += piece.length;
       await this.drain(ws);
       if (at >= bytes.length) return;
@@ -401,6 +375,7 @@ export class Input {
 
   fail(error) {
     this.error = error;
+    this.handle = null;
     try {
       this.ctrl.error(error);
     } catch (_) {
@@ -409,83 +384,86 @@ export class Input {
   }
 }
 
-// The operations of a session's `call(op, a, b)` (src/web/session.rs `on_call`).
-const CALL_OPEN = 0;
-const CALL_CLOSE = 1;
-const CALL_ERROR = 2;
-const CALL_ABORT = 3;
-const CALL_TIMER = 4;
-const CALL_DELIVER = 5;
-const CALL_STDIN = 6;
-const CALL_STDIN_CLOSE = 7;
-const CALL_STDIN_ABORT = 8;
-const CALL_RESIZE = 9;
-const CALL_PREFLIGHT = 10;
+// A listener as a disposable (cf. xterm.js addon-attach's `addSocketListener`).
+function addListener(target, type, handler) {
+  target.addEventListener(type, handler);
+  return { dispose: () => target.removeEventListener(type, handler) };
+}
 
 // Live sessions, so that a panic in the wasm code (after which the module must not be
 // entered again) still ends every session: sockets closed, streams ended, promises rejected.
 const live = new Set();
+let panicked = null;
 
-// Connects a new session's socket, streams, abort signal and timer to its two Rust entry
-// points: `route(kind, first, len)` (numbers only; the per-message hot path, see `listen`)
-// and `call(op, a, b)` (everything else). Returns the entry for `untrack` and the timers.
-export function track(ws, stdout, stderr, stdin, resizes, rejects, signal, exit, route, call) {
-  const e = { ws, outputs: [stdout, stderr], inputs: [stdin, resizes], rejects, signal, timer: undefined, onAbort: null };
-  // Marks `exit` as handled, so a session nobody awaits does not log an unhandled rejection.
-  exit.catch(() => {});
-  stdin.call = resizes.call = call;
-  stdin.route = route;
-  ws.onopen = () => call(CALL_OPEN);
-  ws.onclose = (ev) => call(CALL_CLOSE, ev.code, ev.reason);
-  // An `error` event is always followed by `close` (1006), which carries the code.
-  ws.onerror = () => call(CALL_ERROR);
-  listen(ws, stdout, stderr, route, (m) => call(CALL_DELIVER, m));
-  if (signal !== undefined) {
-    e.onAbort = () => call(CALL_ABORT);
-    signal.addEventListener("abort", e.onAbort);
+// The JavaScript side of one session (src/web/session.rs): its output and input streams, its
+// `exit` promise, the listeners of its socket and abort signal, and its one timer. Everything
+// reaches Rust through the named methods of `handle` (a `SessionHandle`); per message that is
+// one call with numbers only (see `listen`).
+export class Link {
+  constructor(ws) {
+    this.ws = ws;
+    this.handle = null;
+    this.stdout = new Output();
+    this.stderr = new Output();
+    this.stdin = new Input(ws);
+    this.resizes = new Input(null);
+    this.listeners = [];
+    this.timer = undefined;
+    this.exit = new Promise((resolve, reject) => {
+      this.exited = resolve;
+      this.failed = reject;
+    });
+    // Marks `exit` as handled, so a session nobody awaits does not log an unhandled rejection.
+    this.exit.catch(() => {});
   }
-  e.fire = () => {
-    e.timer = undefined;
-    call(CALL_TIMER);
-  };
-  live.add(e);
-  return e;
-}
 
-// The session ended: no more events reach it.
-export function untrack(e) {
-  live.delete(e);
-  detach(e);
-}
-
-function detach(e) {
-  const ws = e.ws;
-  ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
-  if (e.onAbort !== null) e.signal.removeEventListener("abort", e.onAbort);
-  clearTimer(e);
-}
-
-// The session's one timer: CALL_TIMER in `ms` milliseconds (replacing any armed one).
-export function setTimer(e, ms) {
-  clearTimer(e);
-  e.timer = setTimeout(e.fire, ms);
-}
-
-export function clearTimer(e) {
-  if (e.timer !== undefined) {
-    clearTimeout(e.timer);
-    e.timer = undefined;
+  listen(handle, signal) {
+    this.handle = this.stdin.handle = this.resizes.handle = handle;
+    const ws = this.ws;
+    this.listeners = [
+      addListener(ws, "open", () => handle.onOpen()),
+      addListener(ws, "close", (e) => handle.onClose(e.code, e.reason)),
+      // An `error` event is always followed by `close` (1006), which carries the code.
+      addListener(ws, "error", () => handle.onError()),
+      listen(
+        ws,
+        this.stdout,
+        this.stderr,
+        (kind, first, len) => handle.route(kind, first, len),
+        (m) => (typeof m === "string" ? handle.onText(m) : handle.onBinary(m)),
+      ),
+    ];
+    if (signal !== undefined && signal !== null) {
+      this.listeners.push(addListener(signal, "abort", () => handle.onAbort()));
+    }
+    live.add(this);
   }
-}
 
-// A promise and its resolve/reject functions.
-export function deferred() {
-  let resolve, reject;
-  const promise = new Promise((a, b) => {
-    resolve = a;
-    reject = b;
-  });
-  return [promise, resolve, reject];
+  // The session's one timer: `handle.onTimer()` in `ms` milliseconds (replacing any armed one).
+  setTimer(ms) {
+    this.clearTimer();
+    const handle = this.handle;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      handle.onTimer();
+    }, ms);
+  }
+
+  clearTimer() {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  // The session ended: no more events reach it, and the handle is let go.
+  dispose() {
+    live.delete(this);
+    for (const l of this.listeners) l.dispose();
+    this.listeners = [];
+    this.clearTimer();
+    this.handle = null;
+  }
 }
 
 export function failAll(message) {
@@ -494,18 +472,34 @@ export function failAll(message) {
     code: "Internal",
     hint: "a bug in kube-exec-wasm (the panic is logged in the console); reload the page to use it again",
   });
-  for (const e of live) {
-    detach(e);
+  panicked = error;
+  const links = [...live];
+  live.clear();
+  for (const link of links) {
+    const handle = link.handle;
+    link.dispose();
     try {
-      e.ws.close();
+      link.ws.close();
     } catch (_) {
       // already closed
     }
-    for (const o of e.outputs) o.end();
-    for (const i of e.inputs) i.fail(error);
-    for (const r of e.rejects) r(error);
+    link.stdout.end();
+    link.stderr.end();
+    link.stdin.fail(error);
+    link.resizes.fail(error);
+    link.failed(error);
+    // A promise still waiting for the session to open (exec(), openShell()) is Rust's.
+    try {
+      handle.onPanic();
+    } catch (_) {
+      // the panic left it borrowed
+    }
   }
-  live.clear();
+}
+
+// The error of `failAll`, for a promise that learns of the panic in Rust.
+export function panicError() {
+  return panicked;
 }
 
 // The callback adapter: reads `stream` to its end, calling `callback` with every chunk.
@@ -523,11 +517,12 @@ export async function forEachChunk(stream, callback) {
 }
 
 // The per-message hot path. `route(kind, firstByte, length)` is the core's decision
-// (kind 0 binary, 1 text; answer 0 ignore, 1 stdout, 2 stderr, 3 deliver): one call into wasm
-// with numbers only; stdout/stderr payloads stay views of the received buffer (or, in base64,
-// are decoded here) and never enter wasm memory. `deliver` hands a whole message to the core.
+// (`SessionHandle.route`: kind 0 binary, 1 text; answer a `Route`: 0 Ignore, 1 Stdout,
+// 2 Stderr, 3 Deliver): one call into wasm with numbers only; stdout/stderr payloads stay
+// views of the received buffer (or, in base64, are decoded here) and never enter wasm memory.
+// `deliver` hands a whole message to the core. Returns the listener as a disposable.
 function listen(ws, stdout, stderr, route, deliver) {
-  ws.onmessage = (e) => {
+  return addListener(ws, "message", (e) => {
     const d = e.data;
     if (typeof d === "string") {
       const n = d.length;
@@ -548,7 +543,7 @@ function listen(ws, stdout, stderr, route, deliver) {
       else if (r === 2) stderr.push(new Uint8Array(d, 1));
       else if (r === 3) deliver(new Uint8Array(d));
     }
-  };
+  });
 }
 
 // Type checks of the option bag of exec() (kind 0), attach() (1), openShell() (2) and

@@ -4,10 +4,12 @@
 //!
 //! Compiled only for `wasm32`. The glue moves messages between the browser's `WebSocket` and
 //! [`crate::session::Session`]: for each message, glue.js passes its kind, first byte and
-//! length to the core's `route` (one call into wasm, numbers only) and, for stdout and stderr,
-//! hands the JS stream a view of the received `ArrayBuffer` — payloads never enter wasm memory.
-//! Only what the core must read (the status, frames on other channels) is copied in. Rust owns
-//! the socket, the session state, the timers and every closure.
+//! length to the core's `route` (`SessionHandle::route`: one call into wasm, numbers only)
+//! and, for stdout and stderr, hands the JS stream a view of the received `ArrayBuffer` —
+//! payloads never enter wasm memory. Only what the core must read (the status, frames on other
+//! channels) is copied in. Rust owns the socket, the session state and the timers' deadlines;
+//! the exported functions are async Rust (futures, wasm-bindgen-futures) and the REST calls
+//! go through gloo-net.
 
 mod bindings;
 mod errors;
@@ -27,7 +29,7 @@ static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> 
     // SAFETY: wasm32-unknown-unknown without atomics has a single thread.
     unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
 
-pub use session::ExecSession;
+pub use session::{ExecSession, Route};
 pub use transfer::{download, to_file, to_tar, upload};
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -368,16 +370,16 @@ extern "C" {
 
 /// Runs `command` in a container (`kubectl exec`). Resolves once the WebSocket is open, with
 /// the session's streams; rejects with an {@link ExecError} if it cannot be opened.
-#[wasm_bindgen(unchecked_return_type = "Promise<ExecSession>")]
-pub fn exec(options: ExecOptions) -> js_sys::Promise {
-    session::open(crate::request::Kind::Exec, options.into())
+#[wasm_bindgen]
+pub async fn exec(options: ExecOptions) -> Result<ExecSession, JsValue> {
+    session::open(crate::request::Kind::Exec, options.into()).await
 }
 
 /// Attaches to a container's main process (`kubectl attach`). Resolves once the WebSocket is
 /// open; rejects with an {@link ExecError} if it cannot be opened.
-#[wasm_bindgen(unchecked_return_type = "Promise<ExecSession>")]
-pub fn attach(options: AttachOptions) -> js_sys::Promise {
-    session::open(crate::request::Kind::Attach, options.into())
+#[wasm_bindgen]
+pub async fn attach(options: AttachOptions) -> Result<ExecSession, JsValue> {
+    session::open(crate::request::Kind::Attach, options.into()).await
 }
 
 /// Opens an interactive shell: tries each of `shells` in order (default bash, then sh), each
@@ -385,9 +387,9 @@ pub fn attach(options: AttachOptions) -> js_sys::Promise {
 /// its name. A shell the container lacks is recognised from the server's status as soon as it
 /// arrives. Rejects with an {@link ExecError}: code "NoShell" (its `tried` lists the shells)
 /// when the container has none of them, or any error {@link exec} rejects with.
-#[wasm_bindgen(js_name = openShell, unchecked_return_type = "Promise<ShellSession>")]
-pub fn open_shell(options: ShellOptions) -> js_sys::Promise {
-    shell::open_shell(options.into())
+#[wasm_bindgen(js_name = openShell, unchecked_return_type = "ShellSession")]
+pub async fn open_shell(options: ShellOptions) -> Result<JsValue, JsValue> {
+    shell::open_shell(options.into()).await
 }
 
 /// Reads a pod (a `GET` with the same server, token and checks as {@link exec}): its phase,
@@ -395,9 +397,9 @@ pub fn open_shell(options: ShellOptions) -> js_sys::Promise {
 /// default container by kubectl's rules. Rejects with an {@link ExecError}: "Unauthorized",
 /// "Forbidden", "NotFound", "ConnectFailed" (no answer: network, CORS, certificate),
 /// "ProtocolError" (not a Pod), "Aborted", "InvalidOptions".
-#[wasm_bindgen(js_name = getPod, unchecked_return_type = "Promise<PodInfo>")]
-pub fn get_pod(options: PodOptions) -> js_sys::Promise {
-    pod::get_pod(options.into())
+#[wasm_bindgen(js_name = getPod, unchecked_return_type = "PodInfo")]
+pub async fn get_pod(options: PodOptions) -> Result<JsValue, JsValue> {
+    pod::get_pod(options.into()).await
 }
 
 /// Records a session as asciicast v2 from now on, without disturbing its consumer: every

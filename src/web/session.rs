@@ -1,13 +1,16 @@
-//! One exec/attach session in the browser: a `WebSocket`, the core's [`Session`], the JS
-//! streams, and the closures that connect them.
+//! One exec/attach session in the browser: a `WebSocket`, the core's [`Session`], and the
+//! JavaScript side of it (glue.js `Link`: the streams, the listeners, the timer, `exit`).
 //!
-//! Ownership: `Inner` owns the session's two `Closure`s (in [`Handlers`]: `route`, the
-//! per-message hot path, and `call`, everything else; glue.js `track` wires the socket, the
-//! streams, the abort signal and the timer to them) and the closures own an `Rc` of `Inner` —
-//! a deliberate cycle that keeps a running session alive while only the socket's events refer
-//! to it. [`finish`] breaks it on every ending (exit, error, abort, `close()`): it removes the
-//! listeners, ends the streams and drops the closures (after a handshake failure, once the
-//! preflight has answered through `call`).
+//! The control plane is async Rust: [`connect`] opens the socket and returns an [`Attempt`],
+//! whose [`Attempt::wait_open`] awaits "open or failed" (a oneshot the session settles from
+//! the core's events: open, a failed handshake, the connect timeout, the abort signal), then,
+//! for a refused handshake, the preflight. glue.js reaches the session only through the named
+//! methods of [`SessionHandle`]; per message that is one call with numbers only (`route`).
+//!
+//! Ownership: the `SessionHandle` that glue.js holds owns an `Rc` of `Inner`, which owns the
+//! `Link` — a cycle through JavaScript that keeps a running session alive while only the
+//! socket's events refer to it. [`finish`] breaks it on every ending (exit, error, abort,
+//! `close()`): `Link.dispose()` removes the listeners and the timer and lets go of the handle.
 //!
 //! Borrowing: JavaScript is never called with `Inner` borrowed if that call can call back into
 //! Rust synchronously (stream controllers, promise resolution and `WebSocket.send` cannot).
@@ -15,20 +18,23 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use futures::channel::oneshot;
+use futures::future::{self, Either};
 use js_sys::{Function, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{AbortSignal, BinaryType, Url, WebSocket};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{BinaryType, Url, WebSocket};
 
-use super::bindings::{self, Input, Output, Recorder, Tracked};
+use super::bindings::{self, Input, Link, Output, Recorder};
 use super::errors::{error_to_js, js_error, status_to_js};
 use super::options::{self, Bag, Options};
-use super::preflight;
+use super::preflight::Preflight;
 use crate::error::{Error, ErrorCode};
 use crate::protocol::{self, Protocol};
 use crate::request::{ExecRequest, Kind};
 use crate::resize::TerminalSize;
-use crate::session::{Event, MessageKind, Route, Session, SessionConfig, Transmit};
+use crate::session::{self as core_session, Event, MessageKind, Session, SessionConfig, Transmit};
 use crate::token::BearerToken;
 
 type Shared = Rc<RefCell<Inner>>;
@@ -40,85 +46,14 @@ enum Phase {
     Ended,
 }
 
-/// The resolve/reject pair of a promise we settle later.
-pub struct Settle {
-    resolve: Function,
-    reject: Function,
-}
-
-fn deferred() -> (Promise, Settle) {
-    let d = bindings::deferred();
-    let f = |i| Function::from(d.get(i));
-    (
-        Promise::from(d.get(0)),
-        Settle {
-            resolve: f(1),
-            reject: f(2),
-        },
-    )
-}
-
-impl Settle {
-    fn resolve(self, v: &JsValue) {
-        let _ = self.resolve.call1(&JsValue::UNDEFINED, v);
-    }
-    fn reject(self, v: &JsValue) {
-        let _ = self.reject.call1(&JsValue::UNDEFINED, v);
-    }
-}
-
-/// How an `openShell()` attempt came out (see [`Opened::Shell`]).
-pub enum Started {
-    /// The process started: its first output arrived, or it ran `startGrace` ms without the
-    /// server reporting that it could not start (or it ended with another status). The
-    /// `ExecSession`.
-    Yes(JsValue),
+/// `openShell()`: what became of the process once the socket opened (see [`Attempt::started`]).
+pub enum Probe {
+    /// Its first output arrived, or it ended with a status other than "executable not found".
+    Started,
     /// The server reported that the executable does not exist: the status message.
     NotFound(String),
-    /// The session failed before that: the `ExecError`.
+    /// The session failed first: the `ExecError`.
     Failed(JsValue),
-}
-
-/// Who learns that the session opened, or why it did not.
-pub enum Opened {
-    /// `exec()`/`attach()`: their promise, resolved at open.
-    Promise(Settle),
-    /// `openShell()` (src/web/shell.rs): told once it is known whether the process started.
-    Shell {
-        /// The next step of the shell search.
-        next: Box<dyn FnOnce(Started)>,
-        /// `openShell()`'s own reject (for `failAll` after a panic).
-        reject: Function,
-        /// See [`Started::Yes`].
-        grace_ms: f64,
-    },
-}
-
-impl Opened {
-    fn reject(self, error: &JsValue) {
-        match self {
-            Opened::Promise(s) => s.reject(error),
-            Opened::Shell { next, .. } => next(Started::Failed(error.clone())),
-        }
-    }
-}
-
-/// openShell: the session is open and it is not yet known whether the process started.
-struct StartWait {
-    /// Counts as started at this time (performance.now() ms) without news.
-    deadline: f64,
-}
-
-/// `route(kind, first_byte, len) -> code`, called by glue.js for every message (and, kind 2,
-/// for the stdin fast path).
-type RouteFn = dyn FnMut(u32, u32, u32) -> u32;
-/// `call(op, a, b) -> result`: every other event and sink operation (see [`on_call`]).
-type CallFn = dyn FnMut(u32, JsValue, JsValue) -> JsValue;
-
-/// The two closures a session hands to JavaScript (glue.js `track`).
-struct Handlers {
-    _route: Closure<RouteFn>,
-    call: Closure<CallFn>,
 }
 
 struct Inner {
@@ -126,22 +61,16 @@ struct Inner {
     ws: WebSocket,
     phase: Phase,
     protocol: String,
+    /// The JavaScript side: streams, listeners, timer, `exit`.
+    link: Link,
     stdout: Output,
     stderr: Output,
     stdin: Input,
     resizes: Input,
-    /// Settles the promise `exec()` (or `openShell()`) awaits.
-    opened: Option<Opened>,
-    /// `openShell()`: open, waiting to learn whether the process started.
-    start: Option<StartWait>,
-    /// Settles `session.exit`.
-    exit: Option<Settle>,
-    exit_promise: Promise,
-    signal: Option<AbortSignal>,
-    /// For the preflight after a failed handshake.
-    pod_url: String,
-    /// The request's container, for the preflight's diagnosis.
-    container: Option<String>,
+    /// "Open or failed", for [`Attempt::wait_open`]; taken when the session opens or ends.
+    opened: Option<oneshot::Sender<Result<(), Error>>>,
+    /// `openShell()`: "did the process start?", for [`Attempt::started`].
+    started: Option<oneshot::Sender<Probe>>,
     /// The terminal size last sent (or queued): the size of a new recording.
     size: Option<TerminalSize>,
     /// Recordings of this session (`record()`).
@@ -149,17 +78,8 @@ struct Inner {
     /// A recording wants stdin: the stdin fast path is off, so every write reaches
     /// `send_stdin` (and the recorders).
     record_input: bool,
-    token: Option<BearerToken>,
-    preflight: bool,
-    /// A preflight under way: the `exec()` promise to reject once it answers, the handshake
-    /// failure, the signal. The closures stay alive until then (the answer comes through
-    /// `call`).
-    preflight_wait: Option<(Opened, Error, Option<AbortSignal>, Option<String>)>,
     /// When the armed timer fires (performance.now() ms); glue.js holds the timer.
     timer: Option<f64>,
-    handlers: Option<Handlers>,
-    /// This session in glue.js's registry of live sessions (see `install_panic_hook`).
-    tracked: Option<Tracked>,
 }
 
 /// A running (or ended) exec/attach session.
@@ -263,7 +183,7 @@ impl ExecSession {
     /// Ends the session: the socket closes, the output streams end, `exit` rejects with
     /// `Aborted` unless a status had arrived. Safe to call more than once.
     pub fn close(&self) {
-        abort(&self.inner);
+        step(&self.inner, Session::abort);
     }
 
     /// `record(this, options)`: see {@link record}.
@@ -281,29 +201,238 @@ impl ExecSession {
     }
 }
 
-/// `exec()` / `attach()`: validates and connects; the promise resolves with the session once
-/// the socket is open (see the `Opened` event in `drive`), or rejects with an `ExecError`.
-pub fn open(kind: Kind, bag_value: JsValue) -> Promise {
+/// What glue.js does with a message, as [`SessionHandle::route`] says (glue.js `listen`
+/// compares with these numbers).
+#[wasm_bindgen(skip_typescript)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// Nothing (a keepalive, a frame the session does not read, or the session ended).
+    Ignore = 0,
+    /// Push a view of the payload to stdout.
+    Stdout = 1,
+    /// Push a view of the payload to stderr.
+    Stderr = 2,
+    /// Hand the whole message to the core (`onText` / `onBinary`).
+    Deliver = 3,
+}
+
+/// The session as glue.js sees it (its `Link`): every socket event, the abort signal, the
+/// timer and the stream sinks reach Rust through these methods. Not part of the typed API.
+#[wasm_bindgen(skip_typescript)]
+pub struct SessionHandle(Shared);
+
+#[wasm_bindgen]
+impl SessionHandle {
+    /// The socket's `open` event.
+    #[wasm_bindgen(js_name = onOpen)]
+    pub fn on_open(&self) {
+        let answer = self.0.borrow().ws.protocol();
+        let now = bindings::now_ms();
+        step(&self.0, |core| core.handle_open(&answer, now));
+    }
+
+    /// The socket's `close` event.
+    #[wasm_bindgen(js_name = onClose)]
+    pub fn on_close(&self, code: u16, reason: &str) {
+        step(&self.0, |core| core.handle_close(code, reason));
+    }
+
+    /// The socket's `error` event (always followed by `close`, which carries the code).
+    #[wasm_bindgen(js_name = onError)]
+    pub fn on_error(&self) {
+        step(&self.0, Session::handle_error);
+    }
+
+    /// The abort signal fired: the core closes the socket and fails with `Aborted`.
+    #[wasm_bindgen(js_name = onAbort)]
+    pub fn on_abort(&self) {
+        step(&self.0, Session::abort);
+    }
+
+    /// The timer armed through `Link.setTimer` fired.
+    #[wasm_bindgen(js_name = onTimer)]
+    pub fn on_timer(&self) {
+        let now = bindings::now_ms();
+        self.0.borrow_mut().timer = None;
+        step(&self.0, |core| core.handle_timeout(now));
+    }
+
+    /// The per-message hot path: what to do with a message of `kind` (0 binary, 1 text) whose
+    /// first byte (or character, clamped to 255) is `first`, `len` bytes (characters) long.
+    pub fn route(&self, kind: u32, first: u32, len: u32) -> Route {
+        let kind = if kind == 0 {
+            MessageKind::Binary
+        } else {
+            MessageKind::Text
+        };
+        let first = u8::try_from(first).unwrap_or(u8::MAX);
+        let (route, probing) = {
+            let mut i = self.0.borrow_mut();
+            (i.core.route(kind, first, len as usize), i.started.is_some())
+        };
+        match route {
+            core_session::Route::Stdout | core_session::Route::Stderr if probing => {
+                // openShell: output means the process started.
+                probe(&self.0, Probe::Started);
+            }
+            // `route` itself may have failed the session (e.g. an unknown channel).
+            core_session::Route::Ignore => drive(&self.0),
+            _ => {}
+        }
+        match route {
+            core_session::Route::Stdout => Route::Stdout,
+            core_session::Route::Stderr => Route::Stderr,
+            core_session::Route::Deliver => Route::Deliver,
+            core_session::Route::Ignore => Route::Ignore,
+        }
+    }
+
+    /// A whole text message for the core (base64 protocols).
+    #[wasm_bindgen(js_name = onText)]
+    pub fn on_text(&self, message: &str) {
+        step(&self.0, |core| core.handle_text(message));
+    }
+
+    /// A whole binary message for the core.
+    #[wasm_bindgen(js_name = onBinary)]
+    pub fn on_binary(&self, message: &[u8]) {
+        step(&self.0, |core| core.handle_binary(message));
+    }
+
+    /// The stdin fast path (glue.js `writeStdin`): may `len` bytes go out now as one frame
+    /// built in JavaScript? If so they count as sent. Off while a recording wants stdin.
+    #[wasm_bindgen(js_name = claimStdin)]
+    pub fn claim_stdin(&self, len: u32) -> bool {
+        let mut i = self.0.borrow_mut();
+        let sent =
+            i.phase != Phase::Ended && !i.record_input && i.core.send_stdin_direct(len as usize);
+        if sent {
+            // The keepalive's wait restarts from this send (the armed timer, which fires
+            // earlier, re-arms for it: no timer per keystroke).
+            i.core.handle_sent(bindings::now_ms());
+        }
+        sent
+    }
+
+    /// Frames and sends one piece of stdin (a `Uint8Array`); throws the `ExecError` that the
+    /// write rejects with.
+    pub fn stdin(&self, piece: JsValue) -> Result<(), JsValue> {
+        send_stdin(&self.0, piece)
+    }
+
+    /// Ends stdin (the stdin stream's close, `closeStdin()`); throws the `ExecError`.
+    #[wasm_bindgen(js_name = closeStdin)]
+    pub fn close_stdin(&self) -> Result<(), JsValue> {
+        close_stdin(&self.0)
+    }
+
+    /// The stdin stream was aborted: ends stdin where the protocol can, never fails.
+    #[wasm_bindgen(js_name = abortStdin)]
+    pub fn abort_stdin(&self) {
+        let _ = close_stdin(&self.0);
+    }
+
+    /// A write to `resizes` (`{ cols, rows }`); throws the `ExecError`.
+    pub fn resize(&self, size: JsValue) -> Result<(), JsValue> {
+        let size = options::terminal_size(&size, "size").map_err(|e| error_to_js(&e))?;
+        resize(&self.0, f64::from(size.cols()), f64::from(size.rows()))
+    }
+
+    /// The module panicked (glue.js `failAll`, which has ended the streams, closed the socket
+    /// and rejected `exit`): the promise still waiting for this session (`exec()`,
+    /// `openShell()`) rejects with the panic's error. Does nothing if the panic left the
+    /// session borrowed.
+    #[wasm_bindgen(js_name = onPanic)]
+    pub fn on_panic(&self) {
+        if let Ok(mut i) = self.0.try_borrow_mut() {
+            i.phase = Phase::Ended;
+            // Dropped unsent: the waiting side reads that as the panic (`bindings::panic_error`).
+            i.opened = None;
+            i.started = None;
+        }
+    }
+}
+
+/// A session on its way to open: the socket exists and the session runs; its outcome comes
+/// from [`Attempt::wait_open`] (and, for `openShell()`, [`Attempt::started`]).
+pub struct Attempt {
+    shared: Shared,
+    opened: oneshot::Receiver<Result<(), Error>>,
+    started: Option<oneshot::Receiver<Probe>>,
+    /// For a refused handshake (the browser reports only 1006): the GET that says why.
+    preflight: Option<Preflight>,
+}
+
+impl Attempt {
+    /// Waits until the socket is open, or the session failed before (a refused handshake,
+    /// the connect timeout, the abort signal): then the `ExecError`, explained by the
+    /// preflight for a refused handshake.
+    pub async fn wait_open(&mut self) -> Result<(), JsValue> {
+        let preflight = self.preflight.take();
+        let failed = match (&mut self.opened).await {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(error)) => error,
+            Err(oneshot::Canceled) => return Err(bindings::panic_error()),
+        };
+        match preflight {
+            Some(p) if failed.code() == ErrorCode::ConnectFailed => {
+                Err(error_to_js(&p.diagnose(failed).await))
+            }
+            _ => Err(error_to_js(&failed)),
+        }
+    }
+
+    /// `openShell()`, once open: whether the process started, or `Probe::Started` after
+    /// `grace_ms` without news (a shell that prints nothing, e.g. without a TTY).
+    pub async fn started(&mut self, grace_ms: f64) -> Probe {
+        let Some(news) = self.started.take() else {
+            return Probe::Started;
+        };
+        let grace = JsFuture::from(bindings::sleep(grace_ms));
+        match future::select(news, grace).await {
+            Either::Left((Ok(probe), _)) => probe,
+            Either::Left((Err(oneshot::Canceled), _)) => Probe::Failed(bindings::panic_error()),
+            Either::Right(_) => {
+                self.shared.borrow_mut().started = None;
+                Probe::Started
+            }
+        }
+    }
+
+    /// The `ExecSession` JavaScript object.
+    pub fn session(&self) -> ExecSession {
+        let i = self.shared.borrow();
+        ExecSession {
+            inner: self.shared.clone(),
+            protocol: i.protocol.clone(),
+            stdout: i.stdout.stream(),
+            stderr: i.stderr.stream(),
+            stdin: i.stdin.stream(),
+            resizes: i.resizes.stream(),
+            exit: i.link.exit(),
+        }
+    }
+}
+
+/// `exec()` / `attach()`: reads the options, connects, and resolves with the session once
+/// the socket is open, or rejects with an `ExecError`.
+pub async fn open(kind: Kind, bag_value: JsValue) -> Result<ExecSession, JsValue> {
     bindings::install_panic_hook();
     let bag = if kind == Kind::Attach {
         Bag::Attach
     } else {
         Bag::Exec
     };
-    let options = match Options::read(&bag_value, bag) {
-        Ok(o) => o,
-        Err(e) => return Promise::reject(&error_to_js(&e)),
-    };
-    let (promise, settle) = deferred();
-    match connect(kind, options, Opened::Promise(settle)) {
-        Ok(()) => promise,
-        Err(e) => Promise::reject(&error_to_js(&e)),
-    }
+    let js = |e: Error| error_to_js(&e);
+    let options = Options::read(&bag_value, bag).map_err(js)?;
+    let mut attempt = connect(kind, options, false).map_err(js)?;
+    attempt.wait_open().await?;
+    Ok(attempt.session())
 }
 
-/// Validates the options and opens the socket; `opened` learns the outcome. An error here
-/// (invalid options, an aborted signal, a refused `WebSocket`) means `opened` is not told.
-pub fn connect(kind: Kind, o: Options, opened: Opened) -> Result<(), Error> {
+/// Validates the options and opens the socket. `probe`: tell [`Attempt::started`] whether
+/// the process started (`openShell()`).
+pub fn connect(kind: Kind, o: Options, probe: bool) -> Result<Attempt, Error> {
     if o.signal.as_ref().is_some_and(|s| s.aborted()) {
         return Err(Error::new(ErrorCode::Aborted, "aborted by the signal"));
     }
@@ -390,210 +519,47 @@ pub fn connect(kind: Kind, o: Options, opened: Opened) -> Result<(), Error> {
     // A proxy or firewall may hold the handshake for minutes: the connect timeout starts now.
     core.handle_connecting(bindings::now_ms());
 
-    let (exit_promise, exit) = deferred();
+    let (opened, opened_rx) = oneshot::channel();
+    let (started, started_rx) = if probe {
+        let (tx, rx) = oneshot::channel();
+        (Some(tx), Some(rx))
+    } else {
+        (None, None)
+    };
+    let link = Link::new(&ws);
     let shared: Shared = Rc::new(RefCell::new(Inner {
         core,
         ws: ws.clone(),
         phase: Phase::Connecting,
         protocol: String::new(),
-        stdout: Output::new(),
-        stderr: Output::new(),
-        stdin: Input::new(&ws),
-        resizes: Input::new(&JsValue::UNDEFINED),
+        stdout: link.stdout(),
+        stderr: link.stderr(),
+        stdin: link.stdin(),
+        resizes: link.resizes(),
+        link: link.clone(),
         opened: Some(opened),
-        start: None,
-        exit: Some(exit),
-        exit_promise,
-        signal: o.signal.clone(),
-        pod_url,
-        container: request.container.clone(),
+        started,
         size: o.terminal_size,
         recorders: Vec::new(),
         record_input: false,
-        token,
-        preflight: o.preflight,
-        preflight_wait: None,
         timer: None,
-        handlers: None,
-        tracked: None,
     }));
-    install(&shared, &ws, o.signal.as_ref());
+    // From here on the socket's events, the signal, the timer and the streams' sinks reach
+    // the session through the handle.
+    link.listen(SessionHandle(shared.clone()), o.signal.as_ref());
     drive(&shared);
-    Ok(())
-}
-
-/// Creates the session's two closures and hands them to glue.js, which connects the socket,
-/// the streams, the abort signal and the timer to them.
-fn install(shared: &Shared, ws: &WebSocket, signal: Option<&AbortSignal>) {
-    let s = shared.clone();
-    let route = Closure::<RouteFn>::new(move |kind, first, len| on_route(&s, kind, first, len));
-    let s = shared.clone();
-    let call = Closure::<CallFn>::new(move |op, a, b| on_call(&s, op, a, b));
-    let mut i = shared.borrow_mut();
-    let rejects: js_sys::Array = match (&i.opened, &i.exit) {
-        (Some(Opened::Promise(o)), Some(e)) => [&o.reject, &e.reject].into_iter().collect(),
-        (Some(Opened::Shell { reject, .. }), Some(e)) => [reject, &e.reject].into_iter().collect(),
-        _ => js_sys::Array::new(),
-    };
-    let signal = signal.map_or(JsValue::UNDEFINED, JsValue::from);
-    let tracked = bindings::track(
-        ws,
-        &i.stdout,
-        &i.stderr,
-        &i.stdin,
-        &i.resizes,
-        &rejects,
-        &signal,
-        &i.exit_promise,
-        route.as_ref().unchecked_ref(),
-        call.as_ref().unchecked_ref(),
-    );
-    i.tracked = Some(tracked);
-    i.handlers = Some(Handlers {
-        _route: route,
-        call,
+    let preflight = o.preflight.then(|| Preflight {
+        url: pod_url,
+        token,
+        signal: o.signal,
+        container: request.container,
     });
-}
-
-// The operations of `call` (glue.js CALL_*).
-const CALL_OPEN: u32 = 0;
-const CALL_CLOSE: u32 = 1;
-const CALL_ERROR: u32 = 2;
-const CALL_ABORT: u32 = 3;
-const CALL_TIMER: u32 = 4;
-const CALL_DELIVER: u32 = 5;
-const CALL_STDIN: u32 = 6;
-const CALL_STDIN_CLOSE: u32 = 7;
-const CALL_STDIN_ABORT: u32 = 8;
-const CALL_RESIZE: u32 = 9;
-const CALL_PREFLIGHT: u32 = 10;
-
-/// Everything but the per-message route: socket events (open; close with `a` = code, `b` =
-/// reason; error), the abort signal, the timer, a whole message for the core (`a`), and the
-/// stream sinks (stdin piece `a`, stdin close/abort, resize `a` = `{ cols, rows }`). Returns
-/// `undefined`, or the `ExecError` a sink operation fails with.
-fn on_call(shared: &Shared, op: u32, a: JsValue, b: JsValue) -> JsValue {
-    let result = match op {
-        CALL_OPEN => {
-            on_open(shared);
-            Ok(())
-        }
-        CALL_CLOSE => {
-            let code = a.as_f64().map_or(1006, |c| c as u16);
-            let reason = b.as_string().unwrap_or_default();
-            step(shared, |core| core.handle_close(code, &reason));
-            Ok(())
-        }
-        CALL_ERROR => {
-            step(shared, |core| core.handle_error());
-            Ok(())
-        }
-        CALL_ABORT => {
-            abort(shared);
-            Ok(())
-        }
-        CALL_TIMER => {
-            let now = bindings::now_ms();
-            let started = {
-                let mut i = shared.borrow_mut();
-                i.timer = None;
-                i.start.as_ref().is_some_and(|s| now >= s.deadline)
-            };
-            if started {
-                shell_started(shared);
-            }
-            step(shared, |core| core.handle_timeout(now));
-            Ok(())
-        }
-        CALL_DELIVER => {
-            on_deliver(shared, a);
-            Ok(())
-        }
-        CALL_STDIN => send_stdin(shared, a),
-        CALL_STDIN_CLOSE => close_stdin(shared),
-        CALL_STDIN_ABORT => {
-            // A discarded stdin: end it where the protocol can, never fail the abort.
-            let _ = close_stdin(shared);
-            Ok(())
-        }
-        CALL_PREFLIGHT => {
-            let (wait, handlers) = {
-                let mut i = shared.borrow_mut();
-                (i.preflight_wait.take(), i.handlers.take())
-            };
-            if let Some((opened, error, signal, container)) = wait {
-                let aborted = signal.is_some_and(|s| s.aborted());
-                let error = preflight::classify(&a, aborted, error, container.as_deref());
-                opened.reject(&error_to_js(&error));
-            }
-            // The session's last call: its closures go (freed once this call returns).
-            drop(handlers);
-            Ok(())
-        }
-        CALL_RESIZE => options::terminal_size(&a, "size")
-            .map_err(|e| error_to_js(&e))
-            .and_then(|t| resize(shared, f64::from(t.cols()), f64::from(t.rows()))),
-        _ => Ok(()),
-    };
-    result.err().unwrap_or(JsValue::UNDEFINED)
-}
-
-fn on_open(shared: &Shared) {
-    let answer = shared.borrow().ws.protocol();
-    let now = bindings::now_ms();
-    step(shared, |core| core.handle_open(&answer, now));
-}
-
-/// The core's routing of one message (called from glue.js's `onmessage` with numbers only):
-/// 0 ignore, 1 stdout, 2 stderr, 3 deliver the whole message.
-fn on_route(shared: &Shared, kind: u32, first: u32, len: u32) -> u32 {
-    if kind == 2 {
-        // The stdin fast path (glue.js `writeStdin`): may `first` bytes go out now as one
-        // frame built in JS? 1 yes (counted as sent), 0 no. Off while a recording wants stdin.
-        let mut i = shared.borrow_mut();
-        let sent =
-            i.phase != Phase::Ended && !i.record_input && i.core.send_stdin_direct(first as usize);
-        if sent {
-            // The keepalive's wait restarts from this send (the armed timer, which fires
-            // earlier, re-arms for it: no timer per keystroke).
-            i.core.handle_sent(bindings::now_ms());
-        }
-        return u32::from(sent);
-    }
-    let kind = if kind == 0 {
-        MessageKind::Binary
-    } else {
-        MessageKind::Text
-    };
-    let first = u8::try_from(first).unwrap_or(u8::MAX);
-    let (route, probing) = {
-        let mut i = shared.borrow_mut();
-        (i.core.route(kind, first, len as usize), i.start.is_some())
-    };
-    if probing && matches!(route, Route::Stdout | Route::Stderr) {
-        // openShell: output means the process started.
-        shell_started(shared);
-    }
-    match route {
-        Route::Stdout => 1,
-        Route::Stderr => 2,
-        Route::Deliver => 3,
-        Route::Ignore => {
-            // `route` itself may have failed the session (e.g. an unknown channel).
-            drive(shared);
-            0
-        }
-    }
-}
-
-/// A whole message for the core: a string (base64 protocols) or the bytes of a binary one.
-fn on_deliver(shared: &Shared, message: JsValue) {
-    if let Some(text) = message.as_string() {
-        step(shared, |core| core.handle_text(&text));
-    } else if let Some(bytes) = message.dyn_ref::<Uint8Array>() {
-        let bytes = bytes.to_vec();
-        step(shared, |core| core.handle_binary(&bytes));
-    }
+    Ok(Attempt {
+        shared,
+        opened: opened_rx,
+        started: started_rx,
+        preflight,
+    })
 }
 
 /// Feeds one event to the core, then carries out what it asks for.
@@ -608,7 +574,7 @@ fn step(shared: &Shared, event: impl FnOnce(&mut Session)) {
     drive(shared);
 }
 
-/// Drains the core: sends its frames, settles promises for its events, arms its timer.
+/// Drains the core: sends its frames, acts on its events, arms its timer.
 fn drive(shared: &Shared) {
     let mut events = Vec::new();
     {
@@ -631,22 +597,11 @@ fn drive(shared: &Shared) {
     for e in events {
         match e {
             Event::Opened(p) => {
-                let opened = {
-                    let mut i = shared.borrow_mut();
-                    i.phase = Phase::Open;
-                    i.protocol = p.name().to_string();
-                    if let Some(Opened::Shell { grace_ms, .. }) = i.opened {
-                        // openShell: `opened` waits for output, the status, or the grace.
-                        i.start = Some(StartWait {
-                            deadline: bindings::now_ms() + grace_ms,
-                        });
-                        None
-                    } else {
-                        i.opened.take()
-                    }
-                };
-                if let Some(Opened::Promise(s)) = opened {
-                    s.resolve(&session_object(shared));
+                let mut i = shared.borrow_mut();
+                i.phase = Phase::Open;
+                i.protocol = p.name().to_string();
+                if let Some(opened) = i.opened.take() {
+                    let _ = opened.send(Ok(()));
                 }
             }
             Event::Output { channel, data } => {
@@ -657,34 +612,25 @@ fn drive(shared: &Shared) {
                         crate::channel::Channel::Stderr => i.stderr.push(&view),
                         _ => i.stdout.push(&view),
                     }
-                    i.start.is_some()
+                    i.started.is_some()
                 };
                 if probing {
-                    shell_started(shared);
+                    probe(shared, Probe::Started);
                 }
             }
             Event::Exited(status) => {
-                let (exit, probing) = {
-                    let mut i = shared.borrow_mut();
-                    (i.exit.take(), i.start.is_some())
-                };
-                if let Some(s) = exit {
-                    s.resolve(&status_to_js(&status));
-                }
+                let link = shared.borrow().link.clone();
+                link.exited(&status_to_js(&status));
                 finish(shared, None);
-                if probing {
-                    // openShell: the process ended before it showed signs of life.
+                // openShell: the process ended before it showed signs of life.
+                probe(
+                    shared,
                     if status.executable_not_found() {
-                        let opened = shared.borrow_mut().opened.take();
-                        if let Some(Opened::Shell { next, .. }) = opened {
-                            next(Started::NotFound(
-                                status.message().unwrap_or_default().to_string(),
-                            ));
-                        }
+                        Probe::NotFound(status.message().unwrap_or_default().to_string())
                     } else {
-                        shell_started(shared);
-                    }
-                }
+                        Probe::Started
+                    },
+                );
             }
             Event::Failed(error) => fail(shared, error),
         }
@@ -697,100 +643,70 @@ fn arm_timer(shared: &Shared) {
     if i.phase == Phase::Ended {
         return;
     }
-    let start = i.start.as_ref().map(|s| s.deadline);
-    let Some(deadline) = [i.core.poll_timeout(), start]
-        .into_iter()
-        .flatten()
-        .reduce(f64::min)
-    else {
+    let Some(deadline) = i.core.poll_timeout() else {
         return;
     };
     if i.timer.is_some_and(|at| at <= deadline) {
         return; // the armed timer fires first; it re-arms for later deadlines
     }
-    let delay = (deadline - bindings::now_ms()).max(0.0);
-    if let Some(t) = &i.tracked {
-        bindings::set_timer(t, delay);
-        i.timer = Some(deadline);
+    i.link.set_timer((deadline - bindings::now_ms()).max(0.0));
+    i.timer = Some(deadline);
+}
+
+/// openShell: tells [`Attempt::started`] what became of the process (once).
+fn probe(shared: &Shared, news: Probe) {
+    let started = shared.borrow_mut().started.take();
+    if let Some(started) = started {
+        let _ = started.send(news);
     }
 }
 
-/// The session failed: before open, `exec()` rejects (after a preflight for a handshake
-/// failure); after, `exit` rejects.
+/// The session failed: `exit` rejects, and whoever still waits for it to open (or, for
+/// openShell, to start) learns why.
 fn fail(shared: &Shared, error: Error) {
-    let (opened, preflight) = {
-        let mut i = shared.borrow_mut();
-        let opened = i.opened.take();
-        let preflight =
-            (opened.is_some() && i.preflight && error.code() == ErrorCode::ConnectFailed)
-                .then(|| (i.pod_url.clone(), i.token.clone(), i.signal.clone()));
-        i.start = None;
-        (opened, preflight)
-    };
     let js = error_to_js(&error);
-    if let Some(exit) = shared.borrow_mut().exit.take() {
-        exit.reject(&js);
-    }
-    let Some(opened) = opened else {
-        return finish(shared, Some(&js));
+    let (link, opened) = {
+        let mut i = shared.borrow_mut();
+        (i.link.clone(), i.opened.take())
     };
-    let Some((url, token, signal)) = preflight else {
-        finish(shared, Some(&js));
-        return opened.reject(&js);
-    };
-    let container = shared.borrow().container.clone();
-    shared.borrow_mut().preflight_wait = Some((opened, error, signal.clone(), container));
+    link.failed(&js);
     finish(shared, Some(&js));
-    let call = shared
-        .borrow()
-        .handlers
-        .as_ref()
-        .map(|h| JsValue::from(h.call.as_ref()));
-    if let Some(call) = call {
-        let token = token.map_or(JsValue::UNDEFINED, |t| t.expose().into());
-        let signal = signal.map_or(JsValue::UNDEFINED, JsValue::from);
-        // glue.js calls `call(CALL_PREFLIGHT, answer)` exactly once.
-        bindings::preflight(&url, &token, &signal, &call);
+    match opened {
+        Some(opened) => {
+            let _ = opened.send(Err(error));
+        }
+        None => probe(shared, Probe::Failed(js)),
     }
 }
 
-/// Ends the session for good. Idempotent.
+/// Ends the session for good: no more events reach it, the socket closes, the output streams
+/// end and the input streams fail (with `error`, else `NotOpen`). Idempotent.
 fn finish(shared: &Shared, error: Option<&JsValue>) {
-    let (handlers, stdout, stderr, stdin, resizes) = {
+    let (link, stdout, stderr, stdin, resizes) = {
         let mut i = shared.borrow_mut();
         if i.phase == Phase::Ended {
             return;
         }
         i.phase = Phase::Ended;
         i.timer = None;
-        // No more events, abort or timer reach the session.
-        if let Some(t) = i.tracked.take() {
-            bindings::untrack(&t);
-        }
         let state = i.ws.ready_state();
         if state == WebSocket::CONNECTING || state == WebSocket::OPEN {
             let _ = i.ws.close_with_code(1000);
         }
-        // During a preflight the closures live on (see `CALL_PREFLIGHT`).
-        let handlers = if i.preflight_wait.is_some() {
-            None
-        } else {
-            i.handlers.take()
-        };
-        i.signal = None;
-        i.token = None;
         for r in i.recorders.drain(..) {
             r.stop();
         }
         i.record_input = false;
         (
-            handlers,
+            i.link.clone(),
             i.stdout.clone(),
             i.stderr.clone(),
             i.stdin.clone(),
             i.resizes.clone(),
         )
     };
+    // The listeners and the timer go, and with them glue.js's hold on the handle.
+    link.dispose();
     stdout.end();
     stderr.end();
     let ended = error
@@ -798,12 +714,6 @@ fn finish(shared: &Shared, error: Option<&JsValue>) {
         .unwrap_or_else(|| js_error(ErrorCode::NotOpen, "the session has ended"));
     stdin.fail(&ended);
     resizes.fail(&ended);
-    drop(handlers);
-}
-
-/// `close()` and the abort signal: the core closes the socket and fails with `Aborted`.
-fn abort(shared: &Shared) {
-    step(shared, |core| core.abort());
 }
 
 fn resize(shared: &Shared, cols: f64, rows: f64) -> Result<(), JsValue> {
@@ -861,35 +771,6 @@ fn send_stdin(shared: &Shared, piece: JsValue) -> Result<(), JsValue> {
     }
     drive(shared);
     Ok(())
-}
-
-/// The `ExecSession` JavaScript object for this session.
-fn session_object(shared: &Shared) -> JsValue {
-    let i = shared.borrow();
-    JsValue::from(ExecSession {
-        inner: shared.clone(),
-        protocol: i.protocol.clone(),
-        stdout: i.stdout.stream(),
-        stderr: i.stderr.stream(),
-        stdin: i.stdin.stream(),
-        resizes: i.resizes.stream(),
-        exit: i.exit_promise.clone(),
-    })
-}
-
-/// openShell: the process started (first output, the grace period, or another status than
-/// "executable not found"): the shell search ends with this session.
-fn shell_started(shared: &Shared) {
-    let opened = {
-        let mut i = shared.borrow_mut();
-        if i.start.take().is_none() {
-            return;
-        }
-        i.opened.take()
-    };
-    if let Some(Opened::Shell { next, .. }) = opened {
-        next(Started::Yes(session_object(shared)));
-    }
 }
 
 /// `record()`: tees the session into a new asciicast v2 recording (glue.js `Recorder`).

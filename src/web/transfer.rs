@@ -43,7 +43,11 @@ fn js(e: Error) -> JsValue {
 impl Transfer {
     /// `exec()` with a complete option bag.
     pub fn exec(&self, bag: JsValue) -> Promise {
-        super::session::open(Kind::Exec, bag)
+        wasm_bindgen_futures::future_to_promise(async move {
+            super::session::open(Kind::Exec, bag)
+                .await
+                .map(JsValue::from)
+        })
     }
 
     /// An `ExecError` of this code (an `ErrorCode` name) and message.

@@ -32,7 +32,13 @@ fn sdk() -> Sdk {
         set(&object, name, c.as_ref().unchecked_ref::<Function>());
         keep.push(c);
     };
-    add("exec", Box::new(|o, _, _| web::exec(o.unchecked_into())));
+    add(
+        "exec",
+        Box::new(|o, _, _| {
+            let opening = web::exec(o.unchecked_into());
+            wasm_bindgen_futures::future_to_promise(async move { opening.await.map(JsValue::from) })
+        }),
+    );
     add(
         "upload",
         Box::new(|t, f, o| web::upload(t.unchecked_into(), f, o.dyn_into().ok())),

@@ -66,11 +66,15 @@ pub fn protocols(o: JsValue, names: &[&str]) -> JsValue {
 }
 
 pub async fn exec(o: &JsValue) -> Result<JsValue, JsValue> {
-    JsFuture::from(sdk_exec(o.clone().unchecked_into())).await
+    sdk_exec(o.clone().unchecked_into())
+        .await
+        .map(JsValue::from)
 }
 
 pub async fn attach(o: &JsValue) -> Result<JsValue, JsValue> {
-    JsFuture::from(sdk_attach(o.clone().unchecked_into())).await
+    sdk_attach(o.clone().unchecked_into())
+        .await
+        .map(JsValue::from)
 }
 
 pub async fn open(o: &JsValue) -> JsValue {
