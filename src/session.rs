@@ -42,8 +42,8 @@ pub struct SessionConfig {
     pub connect_timeout_ms: Option<f64>,
     /// After the status arrived on the error channel, end with it (and ask to close the
     /// socket) when the socket has not closed and nothing arrived for this many ms (default
-    /// 5 000; any message restarts the wait, which the glue may notice only at its next
-    /// timer, so allow up to twice that). `None`, negative or not finite: wait for the close
+    /// 5 000; any message restarts the wait from the time it arrived). `None`, negative or
+    /// not finite: wait for the close
     /// however long it takes, as client-go does. A status that does not parse by then is
     /// `ProtocolError`.
     pub status_close_timeout_ms: Option<f64>,
@@ -196,7 +196,8 @@ pub mod close_code {
 /// The exec/attach session state machine, sans-IO: the glue feeds it socket events
 /// (`handle_*`) and the caller's requests (`send_stdin`, `close_stdin`, `resize`, `abort`), and
 /// after every call drains `poll_transmit` (messages to send), `poll_event` (what the user
-/// learns) and `poll_timeout` (when to call `handle_timeout`). Time is passed in, never read.
+/// learns) and `poll_timeout` (when to call `handle_timeout`). Time is passed in, never read:
+/// every input carries `now_ms` (any clock, the same for every call).
 ///
 /// ```text
 ///                      Session::new(config)
@@ -256,9 +257,8 @@ pub mod close_code {
 /// - `send_stdin` without `stdin` requested and `resize` without `tty` are `InvalidOptions`;
 ///   `send_stdin` after `close_stdin` or the end is `NotOpen`; refusals do not end the session.
 /// - Keepalive (default every 30 s of outgoing silence): an empty WebSocket message when
-///   nothing was sent for `keepalive_ms`. Any send restarts the wait at the glue's next
-///   `handle_timeout` (which `poll_timeout` asks for at once: a send carries no time), so
-///   the silence is measured from the send to within one turn of the glue's event loop.
+///   nothing was sent for `keepalive_ms`. Any send restarts the wait from the time the send
+///   was given (every input carries `now_ms`).
 #[derive(Debug)]
 pub struct Session {
     config: SessionConfig,
@@ -271,8 +271,6 @@ pub struct Session {
     keepalive: Keepalive,
     close_wait: CloseWait,
     connect_deadline: Option<f64>,
-    /// The latest finite time the session was given (`handle_open`, `handle_timeout`).
-    last_now: f64,
 }
 
 /// The wait for the socket to close once the status has arrived.
@@ -280,10 +278,6 @@ pub struct Session {
 enum CloseWait {
     /// No status yet, or the wait is off.
     Idle,
-    /// A message arrived in `Closing`: (re)start the wait at the next `handle_timeout`,
-    /// which `poll_timeout` asks for at once (the session does not know the time of a
-    /// message).
-    Restart,
     /// End with the status at this time.
     At(f64),
 }
@@ -293,9 +287,6 @@ enum CloseWait {
 enum Keepalive {
     /// Off, or the socket is not open.
     Off,
-    /// Something was sent: restart the wait at the next `handle_timeout`, which
-    /// `poll_timeout` asks for at once (a send carries no time).
-    Restart,
     /// Send a keepalive at this time unless something else is sent first.
     At(f64),
 }
@@ -381,7 +372,6 @@ impl Session {
             keepalive: Keepalive::Off,
             close_wait: CloseWait::Idle,
             connect_deadline: None,
-            last_now: 0.0,
         };
         let offer = &session.config.offer;
         let bad = offer
@@ -474,9 +464,6 @@ impl Session {
         if !matches!(self.state, State::Opening { .. }) {
             return;
         }
-        if now_ms.is_finite() {
-            self.last_now = now_ms;
-        }
         self.connect_deadline = self
             .config
             .connect_timeout_ms
@@ -500,9 +487,6 @@ impl Session {
         };
         self.protocol = Some(protocol);
         self.events.push_back(Event::Opened(protocol));
-        if now_ms.is_finite() {
-            self.last_now = now_ms;
-        }
         let at = |t: f64| Some(now_ms + t).filter(|d| d.is_finite());
         self.ready_deadline = self.config.ready_timeout_ms.and_then(at);
         self.keepalive = self
@@ -512,9 +496,11 @@ impl Session {
             .map_or(Keepalive::Off, Keepalive::At);
         for op in pending {
             match op {
-                Pending::Stdin(data) => self.transmit_stdin(&data),
-                Pending::Resize(size) => self.transmit_resize(size),
-                Pending::CloseStdin if protocol.can_half_close() => self.transmit_close_stdin(),
+                Pending::Stdin(data) => self.transmit_stdin(&data, now_ms),
+                Pending::Resize(size) => self.transmit_resize(size, now_ms),
+                Pending::CloseStdin if protocol.can_half_close() => {
+                    self.transmit_close_stdin(now_ms)
+                }
                 Pending::CloseStdin => {
                     let e = Error::new(
                         ErrorCode::HalfCloseUnsupported,
@@ -530,7 +516,7 @@ impl Session {
     }
 
     /// Classifies a received message, failing the session on a protocol error.
-    fn classify(&mut self, kind: MessageKind, first: u8, len: usize) -> Class {
+    fn classify(&mut self, kind: MessageKind, first: u8, len: usize, now_ms: f64) -> Class {
         match self.state {
             State::Exited | State::Failed(_) => return Class::Ignore,
             State::Opening { .. } => {
@@ -538,7 +524,7 @@ impl Session {
                 return Class::Ignore;
             }
             State::Closing { .. } if self.close_wait != CloseWait::Idle => {
-                self.close_wait = CloseWait::Restart;
+                self.restart_close_wait(now_ms);
             }
             _ => {}
         }
@@ -607,9 +593,9 @@ impl Session {
     /// must not pass the message to the session (on base64 protocols, if decoding fails, pass
     /// it to [`Session::handle_text`], which fails the session). [`Route::Deliver`]: pass
     /// the whole message to `handle_binary`/`handle_text`. [`Route::Ignore`]: drop it (it may
-    /// have failed the session: drain `poll_event`).
-    pub fn route(&mut self, kind: MessageKind, first_byte: u8, len: usize) -> Route {
-        match self.classify(kind, first_byte, len) {
+    /// have failed the session: drain `poll_event`). `now_ms` is when it arrived.
+    pub fn route(&mut self, kind: MessageKind, first_byte: u8, len: usize, now_ms: f64) -> Route {
+        match self.classify(kind, first_byte, len, now_ms) {
             Class::Ignore => Route::Ignore,
             Class::Output(Channel::Stdout) => Route::Stdout,
             Class::Output(_) => Route::Stderr,
@@ -618,24 +604,24 @@ impl Session {
     }
 
     /// A binary message, all of it (channel byte included). Stdout/stderr data comes out as
-    /// [`Event::Output`].
-    pub fn handle_binary(&mut self, message: &[u8]) {
+    /// [`Event::Output`]. `now_ms` is when it arrived.
+    pub fn handle_binary(&mut self, message: &[u8], now_ms: f64) {
         let first = message.first().copied().unwrap_or(0);
-        match self.classify(MessageKind::Binary, first, message.len()) {
+        match self.classify(MessageKind::Binary, first, message.len(), now_ms) {
             Class::Ignore => {}
             Class::Output(channel) => self.events.push_back(Event::Output {
                 channel,
                 data: message[1..].to_vec(),
             }),
-            Class::Status => self.collect_status(&message[1..]),
+            Class::Status => self.collect_status(&message[1..], now_ms),
         }
     }
 
     /// A text message (base64 protocols), all of it. Stdout/stderr data comes out decoded as
-    /// [`Event::Output`].
-    pub fn handle_text(&mut self, message: &str) {
+    /// [`Event::Output`]. `now_ms` is when it arrived.
+    pub fn handle_text(&mut self, message: &str, now_ms: f64) {
         let first = message.as_bytes().first().copied().unwrap_or(0);
-        let class = self.classify(MessageKind::Text, first, message.len());
+        let class = self.classify(MessageKind::Text, first, message.len(), now_ms);
         if matches!(class, Class::Ignore) {
             return;
         }
@@ -649,12 +635,12 @@ impl Session {
                 channel,
                 data: decoded,
             }),
-            Class::Status => self.collect_status(&decoded),
+            Class::Status => self.collect_status(&decoded, now_ms),
             _ => {}
         }
     }
 
-    fn collect_status(&mut self, payload: &[u8]) {
+    fn collect_status(&mut self, payload: &[u8], now_ms: f64) {
         if payload.is_empty() {
             return;
         }
@@ -665,9 +651,7 @@ impl Session {
             )));
         }
         self.status.extend_from_slice(payload);
-        if self.config.status_close_timeout_ms.is_some() {
-            self.close_wait = CloseWait::Restart;
-        }
+        self.restart_close_wait(now_ms);
         let stdin_closed = match self.state {
             State::Open => false,
             State::StdinClosed => true,
@@ -678,8 +662,8 @@ impl Session {
     }
 
     /// The socket closed with `code` (1006 for a failed handshake or a cut connection) and
-    /// `reason`. Ends the session: [`Event::Exited`] or [`Event::Failed`].
-    pub fn handle_close(&mut self, code: u16, reason: &str) {
+    /// `reason`, at `now_ms`. Ends the session: [`Event::Exited`] or [`Event::Failed`].
+    pub fn handle_close(&mut self, code: u16, reason: &str, _now_ms: f64) {
         if self.is_finished() {
             return;
         }
@@ -778,7 +762,7 @@ impl Session {
 
     /// The socket reported an error. Before open it fails the session (`ConnectFailed`);
     /// after, the `close` that follows in browsers ends it.
-    pub fn handle_error(&mut self) {
+    pub fn handle_error(&mut self, _now_ms: f64) {
         if matches!(self.state, State::Opening { .. }) {
             self.fail(
                 Error::new(
@@ -813,17 +797,8 @@ impl Session {
         if !self.socket_open() {
             return;
         }
-        if now_ms.is_finite() {
-            self.last_now = now_ms;
-        }
-        match (self.close_wait, self.config.status_close_timeout_ms) {
-            (CloseWait::Restart, Some(wait)) if now_ms.is_finite() => {
-                self.close_wait = CloseWait::At(now_ms + wait);
-            }
-            // A clock that is not finite cannot time the wait: wait for the close.
-            (CloseWait::Restart, _) => self.close_wait = CloseWait::Idle,
-            (CloseWait::At(at), _) if now_ms >= at => return self.end_without_close(),
-            _ => {}
+        if matches!(self.close_wait, CloseWait::At(at) if now_ms >= at) {
+            return self.end_without_close();
         }
         if self.ready_deadline.is_some_and(|d| now_ms >= d) {
             // An integer: formatting an f64 would link the float formatter (~7 KB gz in wasm).
@@ -836,19 +811,22 @@ impl Session {
                 Some((close_code::TIMEOUT, "timeout")),
             );
         }
-        let every = self.config.keepalive_ms.unwrap_or_default();
-        let next = Some(now_ms + every)
-            .filter(|d| d.is_finite())
-            .map_or(Keepalive::Off, Keepalive::At);
-        match self.keepalive {
-            Keepalive::Restart => self.keepalive = next,
-            Keepalive::At(at) if now_ms >= at => {
-                let keepalive = Transmit::keepalive(self.protocol.unwrap_or(Protocol::None));
-                self.transmits.push_back(keepalive);
-                self.keepalive = next;
-            }
-            _ => {}
+        if matches!(self.keepalive, Keepalive::At(at) if now_ms >= at) {
+            let keepalive = Transmit::keepalive(self.protocol.unwrap_or(Protocol::None));
+            self.transmits.push_back(keepalive);
+            self.note_sent(now_ms);
         }
+    }
+
+    /// A message arrived in `Closing` at `now_ms`: the close wait starts again. A clock
+    /// that is not finite cannot time it: wait for the close.
+    fn restart_close_wait(&mut self, now_ms: f64) {
+        self.close_wait = self
+            .config
+            .status_close_timeout_ms
+            .map(|t| now_ms + t)
+            .filter(|d| d.is_finite())
+            .map_or(CloseWait::Idle, CloseWait::At);
     }
 
     /// When to call [`Session::handle_timeout`] next (same clock as `now_ms`), if ever.
@@ -861,13 +839,10 @@ impl Session {
         }
         let close = match self.close_wait {
             CloseWait::Idle => None,
-            // At once: the wait starts from the glue's next `handle_timeout(now)`.
-            CloseWait::Restart => Some(self.last_now),
             CloseWait::At(at) => Some(at),
         };
         let keepalive = match self.keepalive {
             Keepalive::Off => None,
-            Keepalive::Restart => Some(self.last_now),
             Keepalive::At(at) => Some(at),
         };
         [self.ready_deadline, keepalive, close]
@@ -888,8 +863,8 @@ impl Session {
     /// Writes stdin: queued before open (in constant time per call: consecutive writes are
     /// merged, and the open sends them as the fewest frames `max_stdin_frame` allows, in
     /// order with queued resizes and the close), sent as frames of at most `max_stdin_frame`
-    /// bytes after. Empty data sends nothing.
-    pub fn send_stdin(&mut self, data: &[u8]) -> Result<(), Error> {
+    /// bytes after. Empty data sends nothing. `now_ms` is the time of the call.
+    pub fn send_stdin(&mut self, data: &[u8], now_ms: f64) -> Result<(), Error> {
         if let Some(e) = self.finished_error() {
             return Err(e);
         }
@@ -929,7 +904,7 @@ impl Session {
                 Err(not_open("stdin is closed"))
             }
             _ => {
-                self.transmit_stdin(data);
+                self.transmit_stdin(data, now_ms);
                 Ok(())
             }
         }
@@ -939,10 +914,10 @@ impl Session {
     /// frame `[0, ...bytes]` that the caller builds and sends itself (no `poll_transmit`).
     /// True only when [`Session::send_stdin`] would send exactly that frame at once: open,
     /// stdin requested and not closed, a binary protocol, nothing queued before it, and
-    /// `0 < len <= max_stdin_frame`; the session then counts the bytes as sent (the keepalive
-    /// wait restarts: drain `poll_timeout`).
+    /// `0 < len <= max_stdin_frame`; the session then counts the bytes as sent at `now_ms`
+    /// (the keepalive waits for `keepalive_ms` of silence from then).
     /// False: use `send_stdin` (which queues, splits, refuses or encodes base64).
-    pub fn send_stdin_direct(&mut self, len: usize) -> bool {
+    pub fn send_stdin_direct(&mut self, len: usize, now_ms: f64) -> bool {
         let open = matches!(
             self.state,
             State::Open
@@ -957,32 +932,16 @@ impl Session {
             && self.transmits.is_empty()
             && self.protocol.is_some_and(|p| !p.is_base64());
         if ok {
-            self.note_sent();
+            self.note_sent(now_ms);
         }
         ok
-    }
-
-    /// The glue sent something itself at `now_ms` (the stdin fast path,
-    /// [`Session::send_stdin_direct`]): the keepalive waits for `keepalive_ms` of silence from
-    /// then. Saves the glue the immediate `handle_timeout` that a send otherwise asks for.
-    pub fn handle_sent(&mut self, now_ms: f64) {
-        if self.keepalive == Keepalive::Off || !now_ms.is_finite() {
-            return;
-        }
-        if now_ms > self.last_now {
-            self.last_now = now_ms;
-        }
-        let every = self.config.keepalive_ms.unwrap_or_default();
-        self.keepalive = Some(now_ms + every)
-            .filter(|d| d.is_finite())
-            .map_or(Keepalive::Off, Keepalive::At);
     }
 
     /// Closes stdin alone: the v5 CLOSE signal `[0xFF, 0x00]` (the process sees EOF).
     /// Idempotent. On protocols without half-close, [`ErrorCode::HalfCloseUnsupported`] (the
     /// session goes on). Before open it is queued only if every offered protocol can
-    /// half-close, else `NotOpen`.
-    pub fn close_stdin(&mut self) -> Result<(), Error> {
+    /// half-close, else `NotOpen`. `now_ms` is the time of the call.
+    pub fn close_stdin(&mut self, now_ms: f64) -> Result<(), Error> {
         if let Some(e) = self.finished_error() {
             return Err(e);
         }
@@ -1020,7 +979,7 @@ impl Session {
                 ),
             )),
             State::Open => {
-                self.transmit_close_stdin();
+                self.transmit_close_stdin(now_ms);
                 Ok(())
             }
             State::Closing { stdin_closed } => {
@@ -1037,7 +996,8 @@ impl Session {
     }
 
     /// Sends a terminal size (needs `tty`, else `InvalidOptions`); queued before open.
-    pub fn resize(&mut self, size: TerminalSize) -> Result<(), Error> {
+    /// `now_ms` is the time of the call.
+    pub fn resize(&mut self, size: TerminalSize, now_ms: f64) -> Result<(), Error> {
         if let Some(e) = self.finished_error() {
             return Err(e);
         }
@@ -1064,14 +1024,14 @@ impl Session {
                 *pending_bytes += len;
                 pending.push(Pending::Resize(size));
             }
-            _ => self.transmit_resize(size),
+            _ => self.transmit_resize(size, now_ms),
         }
         Ok(())
     }
 
     /// Ends the session with `Aborted`, asking to close the socket (code 1000). A no-op
     /// once the session has ended.
-    pub fn abort(&mut self) {
+    pub fn abort(&mut self, _now_ms: f64) {
         if self.is_finished() {
             return;
         }
@@ -1097,23 +1057,19 @@ impl Session {
         }
     }
 
-    fn transmit_stdin(&mut self, data: &[u8]) {
+    fn transmit_stdin(&mut self, data: &[u8], now_ms: f64) {
         for chunk in data.chunks(self.stdin_frame_limit()) {
-            self.transmit_stdin_frame(chunk);
+            self.transmit_data(Channel::Stdin, chunk, now_ms);
         }
     }
 
-    fn transmit_stdin_frame(&mut self, payload: &[u8]) {
-        self.transmit_data(Channel::Stdin, payload);
-    }
-
-    fn transmit_resize(&mut self, size: TerminalSize) {
+    fn transmit_resize(&mut self, size: TerminalSize, now_ms: f64) {
         let mut json = Vec::with_capacity(32);
         size.encode_json(&mut json);
-        self.transmit_data(Channel::Resize, &json);
+        self.transmit_data(Channel::Resize, &json, now_ms);
     }
 
-    fn transmit_data(&mut self, channel: Channel, payload: &[u8]) {
+    fn transmit_data(&mut self, channel: Channel, payload: &[u8], now_ms: f64) {
         let protocol = self.protocol.unwrap_or(Protocol::None);
         let t = if protocol.is_base64() {
             let mut out = String::new();
@@ -1124,22 +1080,26 @@ impl Session {
             frame::encode_binary(channel, payload, &mut out);
             Transmit::Binary(out)
         };
-        self.note_sent();
+        self.note_sent(now_ms);
         self.transmits.push_back(t);
     }
 
-    /// Something goes out: the keepalive's wait for silence starts again.
-    fn note_sent(&mut self) {
+    /// Something goes out at `now_ms`: the keepalive's wait for silence starts again (a
+    /// clock that is not finite cannot time it: off).
+    fn note_sent(&mut self, now_ms: f64) {
         if self.keepalive != Keepalive::Off {
-            self.keepalive = Keepalive::Restart;
+            let every = self.config.keepalive_ms.unwrap_or_default();
+            self.keepalive = Some(now_ms + every)
+                .filter(|d| d.is_finite())
+                .map_or(Keepalive::Off, Keepalive::At);
         }
     }
 
-    fn transmit_close_stdin(&mut self) {
+    fn transmit_close_stdin(&mut self, now_ms: f64) {
         let mut out = Vec::with_capacity(2);
         frame::encode_close(Channel::Stdin, &mut out);
         self.transmits.push_back(Transmit::Binary(out));
-        self.note_sent();
+        self.note_sent(now_ms);
         self.state = State::StdinClosed;
     }
 
@@ -1195,29 +1155,32 @@ mod tests {
     #[test]
     fn stdin_direct_only_when_send_stdin_would_send_one_frame_now() {
         let mut s = open(Protocol::V5, true, false);
-        assert!(!s.send_stdin_direct(0), "empty data sends nothing");
-        assert!(s.send_stdin_direct(3));
-        assert!(!s.send_stdin_direct((1 << 20) + 1), "split by send_stdin");
-        s.send_stdin(b"a").unwrap();
-        assert!(!s.send_stdin_direct(1), "a queued frame goes first");
+        assert!(!s.send_stdin_direct(0, 0.0), "empty data sends nothing");
+        assert!(s.send_stdin_direct(3, 0.0));
+        assert!(
+            !s.send_stdin_direct((1 << 20) + 1, 0.0),
+            "split by send_stdin"
+        );
+        s.send_stdin(b"a", 0.0).unwrap();
+        assert!(!s.send_stdin_direct(1, 0.0), "a queued frame goes first");
         assert_eq!(transmits(&mut s), vec![bin(b"\x00a")]);
-        assert!(s.send_stdin_direct(1));
-        s.close_stdin().unwrap();
-        assert!(!s.send_stdin_direct(1), "stdin closed");
+        assert!(s.send_stdin_direct(1, 0.0));
+        s.close_stdin(0.0).unwrap();
+        assert!(!s.send_stdin_direct(1, 0.0), "stdin closed");
 
         assert!(
-            !open(Protocol::V4Base64, true, false).send_stdin_direct(1),
+            !open(Protocol::V4Base64, true, false).send_stdin_direct(1, 0.0),
             "base64"
         );
         assert!(
-            !open(Protocol::V5, false, false).send_stdin_direct(1),
+            !open(Protocol::V5, false, false).send_stdin_direct(1, 0.0),
             "no stdin"
         );
         let mut opening = Session::new(config(true, false));
-        assert!(!opening.send_stdin_direct(1), "queued before open");
+        assert!(!opening.send_stdin_direct(1, 0.0), "queued before open");
         let mut s = open(Protocol::V5, true, false);
-        s.abort();
-        assert!(!s.send_stdin_direct(1), "ended");
+        s.abort(0.0);
+        assert!(!s.send_stdin_direct(1, 0.0), "ended");
     }
 
     /// `name: protocol, (kind, first byte, len) => route, phase after`
@@ -1226,7 +1189,7 @@ mod tests {
             #[test]
             fn $name() {
                 let mut s = open(Protocol::$p, false, false);
-                assert_eq!(s.route(MessageKind::$kind, $first, $len), Route::$route);
+                assert_eq!(s.route(MessageKind::$kind, $first, $len, 0.0), Route::$route);
                 assert_eq!(s.phase(), Phase::$phase);
                 if Phase::$phase == Phase::Failed {
                     assert_eq!(s.error().map(|e| e.code()), Some(ErrorCode::ProtocolError));
@@ -1269,10 +1232,10 @@ mod tests {
     #[test]
     fn queued_before_open_then_flushed_in_order() {
         let mut s = Session::new(config(true, true));
-        s.send_stdin(b"ls\n").unwrap();
-        s.resize(TerminalSize::new(80, 24).unwrap()).unwrap();
-        s.send_stdin(b"").unwrap();
-        s.send_stdin(b"pwd\n").unwrap();
+        s.send_stdin(b"ls\n", 0.0).unwrap();
+        s.resize(TerminalSize::new(80, 24).unwrap(), 0.0).unwrap();
+        s.send_stdin(b"", 0.0).unwrap();
+        s.send_stdin(b"pwd\n", 0.0).unwrap();
         assert_eq!(transmits(&mut s), vec![]);
         assert_eq!(s.phase(), Phase::Opening);
         s.handle_open("v5.channel.k8s.io", 10.0);
@@ -1293,9 +1256,9 @@ mod tests {
             offer: vec![Protocol::V4Base64],
             ..config(true, true)
         });
-        s.send_stdin(b"foo\n").unwrap();
+        s.send_stdin(b"foo\n", 0.0).unwrap();
         s.handle_open("v4.base64.channel.k8s.io", 0.0);
-        s.resize(TerminalSize::new(80, 24).unwrap()).unwrap();
+        s.resize(TerminalSize::new(80, 24).unwrap(), 0.0).unwrap();
         assert_eq!(
             transmits(&mut s),
             vec![
@@ -1304,7 +1267,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            s.close_stdin().unwrap_err().code(),
+            s.close_stdin(0.0).unwrap_err().code(),
             ErrorCode::HalfCloseUnsupported
         );
         assert_eq!(s.phase(), Phase::Open);
@@ -1313,12 +1276,15 @@ mod tests {
     #[test]
     fn close_stdin_v5_is_ff00_and_idempotent() {
         let mut s = open(Protocol::V5, true, false);
-        s.send_stdin(b"x").unwrap();
-        s.close_stdin().unwrap();
-        s.close_stdin().unwrap();
+        s.send_stdin(b"x", 0.0).unwrap();
+        s.close_stdin(0.0).unwrap();
+        s.close_stdin(0.0).unwrap();
         assert_eq!(transmits(&mut s), vec![bin(b"\x00x"), bin(b"\xff\x00")]);
         assert_eq!(s.phase(), Phase::StdinClosed);
-        assert_eq!(s.send_stdin(b"y").unwrap_err().code(), ErrorCode::NotOpen);
+        assert_eq!(
+            s.send_stdin(b"y", 0.0).unwrap_err().code(),
+            ErrorCode::NotOpen
+        );
         assert_eq!(transmits(&mut s), vec![]);
     }
 
@@ -1329,21 +1295,24 @@ mod tests {
             offer: vec![Protocol::V5],
             ..config(true, false)
         });
-        s.send_stdin(b"a").unwrap();
-        s.close_stdin().unwrap();
-        assert_eq!(s.send_stdin(b"b").unwrap_err().code(), ErrorCode::NotOpen);
+        s.send_stdin(b"a", 0.0).unwrap();
+        s.close_stdin(0.0).unwrap();
+        assert_eq!(
+            s.send_stdin(b"b", 0.0).unwrap_err().code(),
+            ErrorCode::NotOpen
+        );
         s.handle_open("v5.channel.k8s.io", 0.0);
         assert_eq!(transmits(&mut s), vec![bin(b"\x00a"), bin(b"\xff\x00")]);
         assert_eq!(s.phase(), Phase::StdinClosed);
         // Default offer includes v4: refused before open, nothing queued.
         let mut s = Session::new(config(true, false));
-        assert_eq!(s.close_stdin().unwrap_err().code(), ErrorCode::NotOpen);
+        assert_eq!(s.close_stdin(0.0).unwrap_err().code(), ErrorCode::NotOpen);
         // v5-only offer, but the server answered nothing: the EOF cannot be delivered.
         let mut s = Session::new(SessionConfig {
             offer: vec![Protocol::V5],
             ..config(true, false)
         });
-        s.close_stdin().unwrap();
+        s.close_stdin(0.0).unwrap();
         s.handle_open("", 0.0);
         assert_eq!(s.poll_event(), Some(Event::Opened(Protocol::None)));
         let Some(Event::Failed(e)) = s.poll_event() else {
@@ -1364,15 +1333,15 @@ mod tests {
         let mut s = open(Protocol::V4, false, false);
         let size = TerminalSize::new(80, 24).unwrap();
         assert_eq!(
-            s.resize(size).unwrap_err().code(),
+            s.resize(size, 0.0).unwrap_err().code(),
             ErrorCode::InvalidOptions
         );
         assert_eq!(
-            s.send_stdin(b"x").unwrap_err().code(),
+            s.send_stdin(b"x", 0.0).unwrap_err().code(),
             ErrorCode::InvalidOptions
         );
         assert_eq!(
-            s.close_stdin().unwrap_err().code(),
+            s.close_stdin(0.0).unwrap_err().code(),
             ErrorCode::InvalidOptions
         );
         assert_eq!(s.phase(), Phase::Open);
@@ -1386,20 +1355,23 @@ mod tests {
             max_pending_bytes: 10,
             ..config(true, true)
         });
-        s.send_stdin(&[7; 10]).unwrap();
+        s.send_stdin(&[7; 10], 0.0).unwrap();
         assert_eq!(
-            s.send_stdin(b"x").unwrap_err().code(),
+            s.send_stdin(b"x", 0.0).unwrap_err().code(),
             ErrorCode::BufferFull
         );
         let size = TerminalSize::new(1, 1).unwrap();
-        assert_eq!(s.resize(size).unwrap_err().code(), ErrorCode::BufferFull);
+        assert_eq!(
+            s.resize(size, 0.0).unwrap_err().code(),
+            ErrorCode::BufferFull
+        );
         assert_eq!(s.phase(), Phase::Opening);
         s.handle_open("v4.channel.k8s.io", 0.0);
         let mut want = vec![0u8];
         want.extend([7; 10]);
         assert_eq!(transmits(&mut s), vec![Transmit::Binary(want)]);
         // After open, writes go straight out: no bound.
-        s.send_stdin(&[1; 100]).unwrap();
+        s.send_stdin(&[1; 100], 0.0).unwrap();
         assert_eq!(transmits(&mut s).len(), 1);
     }
 
@@ -1411,7 +1383,7 @@ mod tests {
             ..config(true, false)
         });
         s.handle_open("v5.channel.k8s.io", 0.0);
-        s.send_stdin(b"abcdefghij").unwrap();
+        s.send_stdin(b"abcdefghij", 0.0).unwrap();
         assert_eq!(
             transmits(&mut s),
             vec![bin(b"\x00abcd"), bin(b"\x00efgh"), bin(b"\x00ij")]
@@ -1433,7 +1405,7 @@ mod tests {
             });
             s.handle_open(name, 0.0);
             let data: Vec<u8> = (0..(1 << 20) + 7).map(|i| (i % 251) as u8).collect();
-            s.send_stdin(&data).unwrap();
+            s.send_stdin(&data, 0.0).unwrap();
             let mut got = Vec::new();
             for t in transmits(&mut s) {
                 match t {
@@ -1452,8 +1424,8 @@ mod tests {
             assert_eq!(got, data, "{name}");
         }
         let mut s = open(Protocol::V5, true, false);
-        assert!(s.send_stdin_direct(MAX_CLIENT_MESSAGE - 1));
-        assert!(!s.send_stdin_direct(MAX_CLIENT_MESSAGE));
+        assert!(s.send_stdin_direct(MAX_CLIENT_MESSAGE - 1, 0.0));
+        assert!(!s.send_stdin_direct(MAX_CLIENT_MESSAGE, 0.0));
     }
 
     #[test]
@@ -1471,7 +1443,7 @@ mod tests {
                 panic!("not failed")
             };
             assert_eq!(e.code(), ErrorCode::InvalidOptions);
-            assert_eq!(s.send_stdin(b"x"), Err(e));
+            assert_eq!(s.send_stdin(b"x", 0.0), Err(e));
         }
     }
 
@@ -1554,7 +1526,7 @@ mod tests {
             ..SessionConfig::default()
         });
         s.handle_open("v5.channel.k8s.io", 0.0);
-        assert_eq!(s.route(MessageKind::Binary, 1, 1), Route::Ignore);
+        assert_eq!(s.route(MessageKind::Binary, 1, 1, 0.0), Route::Ignore);
         assert_eq!(s.poll_timeout(), None);
         s.handle_timeout(10_000.0);
         assert_eq!(s.phase(), Phase::Open);
@@ -1576,13 +1548,9 @@ mod tests {
         // An empty message: not a stdin frame (see `Transmit::keepalive`).
         assert_eq!(transmits(&mut s), vec![bin(b"")]);
         assert_eq!(s.poll_timeout(), Some(2000.0));
-        // A send at 1500 (the session learns its time at the next handle_timeout, which it
-        // asks for at once) moves the keepalive to 1000 ms after it.
-        s.handle_timeout(1500.0);
-        s.send_stdin(b"k").unwrap();
+        // A send at 1500 moves the keepalive to 1000 ms after it.
+        s.send_stdin(b"k", 1500.0).unwrap();
         assert_eq!(transmits(&mut s), vec![bin(b"\x00k")]);
-        assert_eq!(s.poll_timeout(), Some(1500.0), "restart asked for at once");
-        s.handle_timeout(1500.0);
         assert_eq!(s.poll_timeout(), Some(2500.0));
         s.handle_timeout(2000.0);
         assert_eq!(
@@ -1592,15 +1560,16 @@ mod tests {
         );
         s.handle_timeout(2500.0);
         assert_eq!(transmits(&mut s), vec![bin(b"")]);
-        // The stdin fast path counts as a send too; the glue may tell its time at once.
-        assert!(s.send_stdin_direct(3));
-        assert_eq!(s.poll_timeout(), Some(2500.0));
-        s.handle_sent(2600.0);
+        assert_eq!(s.poll_timeout(), Some(3500.0));
+        // The stdin fast path counts as a send too.
+        assert!(s.send_stdin_direct(3, 2600.0));
         assert_eq!(s.poll_timeout(), Some(3600.0));
-        // After the v5 CLOSE of stdin, still an empty message (never a stdin frame).
-        s.close_stdin().unwrap();
+        // After the v5 CLOSE of stdin (a send at 2700), still an empty message (never a
+        // stdin frame).
+        s.close_stdin(2700.0).unwrap();
         assert_eq!(transmits(&mut s), vec![bin(b"\xff\x00")]);
-        s.handle_timeout(2700.0);
+        s.handle_timeout(3600.0);
+        assert_eq!(transmits(&mut s), vec![]);
         s.handle_timeout(3700.0);
         assert_eq!(transmits(&mut s), vec![bin(b"")]);
         // Base64 protocols get an empty text message.
@@ -1620,11 +1589,11 @@ mod tests {
         let mut s = open(Protocol::V4, false, false);
         // The ready timeout (also 30 s by default) and the keepalive.
         assert_eq!(s.poll_timeout(), Some(30_000.0));
-        s.route(MessageKind::Binary, 1, 1); // readiness: the ready timeout is off
+        s.route(MessageKind::Binary, 1, 1, 0.0); // readiness: the ready timeout is off
         assert_eq!(s.poll_timeout(), Some(30_000.0));
         s.handle_timeout(30_000.0);
         assert_eq!(transmits(&mut s), vec![bin(b"")]);
-        s.handle_close(1006, "");
+        s.handle_close(1006, "", 0.0);
         assert_eq!(s.poll_timeout(), None);
         // Off: nothing armed once the socket is open and quiet.
         let mut s = Session::new(SessionConfig {
@@ -1662,11 +1631,11 @@ mod tests {
             ..SessionConfig::default()
         });
         s.handle_open("v5.channel.k8s.io", 0.0);
-        s.handle_binary(b"\x03{\"st"); // 4 bytes
+        s.handle_binary(b"\x03{\"st", 0.0); // 4 bytes
         assert_eq!(s.phase(), Phase::Closing);
-        s.handle_binary(b"\x03atus"); // 8: at the bound
+        s.handle_binary(b"\x03atus", 0.0); // 8: at the bound
         assert_eq!(s.phase(), Phase::Closing);
-        s.handle_binary(b"\x03\""); // 9: over it
+        s.handle_binary(b"\x03\"", 0.0); // 9: over it
         assert_eq!(s.error().map(|e| e.code()), Some(ErrorCode::ProtocolError));
         assert!(s.error().unwrap().message().contains("8 bytes"));
     }
@@ -1674,7 +1643,7 @@ mod tests {
     #[test]
     fn abort_latches() {
         let mut s = open(Protocol::V5, true, false);
-        s.abort();
+        s.abort(0.0);
         let Some(Event::Failed(e)) = s.poll_event() else {
             panic!("not failed")
         };
@@ -1686,17 +1655,20 @@ mod tests {
                 reason: "aborted".into()
             }]
         );
-        assert_eq!(s.send_stdin(b"x"), Err(e.clone()));
-        assert_eq!(s.close_stdin(), Err(e.clone()));
-        assert_eq!(s.resize(TerminalSize::new(1, 1).unwrap()), Err(e.clone()));
-        s.handle_binary(b"\x01late");
-        s.handle_close(1000, "");
-        s.abort();
+        assert_eq!(s.send_stdin(b"x", 0.0), Err(e.clone()));
+        assert_eq!(s.close_stdin(0.0), Err(e.clone()));
+        assert_eq!(
+            s.resize(TerminalSize::new(1, 1).unwrap(), 0.0),
+            Err(e.clone())
+        );
+        s.handle_binary(b"\x01late", 0.0);
+        s.handle_close(1000, "", 0.0);
+        s.abort(0.0);
         assert_eq!(s.poll_event(), None);
         assert_eq!(s.error(), Some(&e));
         // Abort while connecting closes the socket too.
         let mut s = Session::new(SessionConfig::default());
-        s.abort();
+        s.abort(0.0);
         assert_eq!(
             transmits(&mut s),
             vec![Transmit::Close {

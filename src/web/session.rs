@@ -362,7 +362,7 @@ pub fn connect(kind: Kind, o: Options, opened: Opened) -> Result<(), Error> {
     }
     let mut core = Session::new(config);
     if let Some(size) = o.terminal_size {
-        core.resize(size)?;
+        core.resize(size, bindings::now_ms())?;
     }
 
     let protocols = js_sys::Array::new();
@@ -481,11 +481,13 @@ fn on_call(shared: &Shared, op: u32, a: JsValue, b: JsValue) -> JsValue {
         CALL_CLOSE => {
             let code = a.as_f64().map_or(1006, |c| c as u16);
             let reason = b.as_string().unwrap_or_default();
-            step(shared, |core| core.handle_close(code, &reason));
+            step(shared, |core| {
+                core.handle_close(code, &reason, bindings::now_ms())
+            });
             Ok(())
         }
         CALL_ERROR => {
-            step(shared, |core| core.handle_error());
+            step(shared, |core| core.handle_error(bindings::now_ms()));
             Ok(())
         }
         CALL_ABORT => {
@@ -551,13 +553,11 @@ fn on_route(shared: &Shared, kind: u32, first: u32, len: u32) -> u32 {
         // The stdin fast path (glue.js `writeStdin`): may `first` bytes go out now as one
         // frame built in JS? 1 yes (counted as sent), 0 no. Off while a recording wants stdin.
         let mut i = shared.borrow_mut();
-        let sent =
-            i.phase != Phase::Ended && !i.record_input && i.core.send_stdin_direct(first as usize);
-        if sent {
-            // The keepalive's wait restarts from this send (the armed timer, which fires
-            // earlier, re-arms for it: no timer per keystroke).
-            i.core.handle_sent(bindings::now_ms());
-        }
+        // The keepalive's wait restarts from this send (the armed timer, which fires
+        // earlier, re-arms for it: no timer per keystroke).
+        let sent = i.phase != Phase::Ended
+            && !i.record_input
+            && i.core.send_stdin_direct(first as usize, bindings::now_ms());
         return u32::from(sent);
     }
     let kind = if kind == 0 {
@@ -568,7 +568,10 @@ fn on_route(shared: &Shared, kind: u32, first: u32, len: u32) -> u32 {
     let first = u8::try_from(first).unwrap_or(u8::MAX);
     let (route, probing) = {
         let mut i = shared.borrow_mut();
-        (i.core.route(kind, first, len as usize), i.start.is_some())
+        (
+            i.core.route(kind, first, len as usize, bindings::now_ms()),
+            i.start.is_some(),
+        )
     };
     if probing && matches!(route, Route::Stdout | Route::Stderr) {
         // openShell: output means the process started.
@@ -589,10 +592,12 @@ fn on_route(shared: &Shared, kind: u32, first: u32, len: u32) -> u32 {
 /// A whole message for the core: a string (base64 protocols) or the bytes of a binary one.
 fn on_deliver(shared: &Shared, message: JsValue) {
     if let Some(text) = message.as_string() {
-        step(shared, |core| core.handle_text(&text));
+        step(shared, |core| core.handle_text(&text, bindings::now_ms()));
     } else if let Some(bytes) = message.dyn_ref::<Uint8Array>() {
         let bytes = bytes.to_vec();
-        step(shared, |core| core.handle_binary(&bytes));
+        step(shared, |core| {
+            core.handle_binary(&bytes, bindings::now_ms())
+        });
     }
 }
 
@@ -803,7 +808,7 @@ fn finish(shared: &Shared, error: Option<&JsValue>) {
 
 /// `close()` and the abort signal: the core closes the socket and fails with `Aborted`.
 fn abort(shared: &Shared) {
-    step(shared, |core| core.abort());
+    step(shared, |core| core.abort(bindings::now_ms()));
 }
 
 fn resize(shared: &Shared, cols: f64, rows: f64) -> Result<(), JsValue> {
@@ -813,7 +818,9 @@ fn resize(shared: &Shared, cols: f64, rows: f64) -> Result<(), JsValue> {
         if i.phase == Phase::Ended {
             return Err(js_error(ErrorCode::NotOpen, "the session has ended"));
         }
-        i.core.resize(size).map_err(|e| error_to_js(&e))?;
+        i.core
+            .resize(size, bindings::now_ms())
+            .map_err(|e| error_to_js(&e))?;
         i.size = Some(size);
         for r in &i.recorders {
             r.resized(size.cols(), size.rows());
@@ -829,7 +836,7 @@ fn close_stdin(shared: &Shared) -> Result<(), JsValue> {
         if i.phase == Phase::Ended {
             Err(Error::new(ErrorCode::NotOpen, "the session has ended"))
         } else {
-            i.core.close_stdin()
+            i.core.close_stdin(bindings::now_ms())
         }
     };
     result.map_err(|e| error_to_js(&e))?;
@@ -852,7 +859,7 @@ fn send_stdin(shared: &Shared, piece: JsValue) -> Result<(), JsValue> {
         if i.phase == Phase::Ended {
             Err(Error::new(ErrorCode::NotOpen, "the session has ended"))
         } else {
-            i.core.send_stdin(&bytes)
+            i.core.send_stdin(&bytes, bindings::now_ms())
         }
     };
     sent.map_err(|e| error_to_js(&e))?;
