@@ -34,7 +34,7 @@
 //! - [`pod`]: [`PodInfo`] (`parse_json`, `default_container` by kubectl's rules,
 //!   `check_container` by the API server's), [`ContainerInfo`], [`ContainerState`].
 //! - [`session`]: [`Session`] (`new`, `handle_connecting`, `handle_open`, `route`, `handle_binary`, `handle_text`,
-//!   `handle_close`, `handle_error`, `handle_timeout`, `handle_sent`, `send_stdin`,
+//!   `handle_close`, `handle_error`, `handle_timeout`, `send_stdin`,
 //!   `send_stdin_direct`, `close_stdin`, `resize`, `abort`, `poll_transmit`, `poll_event`,
 //!   `poll_timeout`, `phase`, `protocol`, `error`, `is_finished`), [`SessionConfig`],
 //!   [`MessageKind`], [`Route`], [`Transmit`] (`keepalive`: why an empty message, with the

@@ -370,34 +370,38 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-fn run(session: &mut Session, op: &Op) -> Vec<Event> {
+/// Runs `op` at `now` (the time of the latest timer; a timer moves it).
+fn run(session: &mut Session, op: &Op, now: &mut f64) -> Vec<Event> {
     match op {
         Op::Open(i) => session.handle_open(ANSWERS[*i], 0.0),
-        Op::Binary(b) => session.handle_binary(b),
-        Op::Text(t) => session.handle_text(t),
+        Op::Binary(b) => session.handle_binary(b, *now),
+        Op::Text(t) => session.handle_text(t, *now),
         Op::Route(b, f, l) => {
             let kind = if *b {
                 MessageKind::Binary
             } else {
                 MessageKind::Text
             };
-            let _ = session.route(kind, *f, *l);
+            let _ = session.route(kind, *f, *l, *now);
         }
-        Op::Close(c) => session.handle_close(*c, "bye"),
-        Op::Error => session.handle_error(),
-        Op::Timeout(t) => session.handle_timeout(*t),
+        Op::Close(c) => session.handle_close(*c, "bye", *now),
+        Op::Error => session.handle_error(*now),
+        Op::Timeout(t) => {
+            *now = *t;
+            session.handle_timeout(*t)
+        }
         Op::Stdin(d) => {
-            let _ = session.send_stdin(d);
+            let _ = session.send_stdin(d, *now);
         }
         Op::CloseStdin => {
-            let _ = session.close_stdin();
+            let _ = session.close_stdin(*now);
         }
         Op::Resize(c, r) => {
             if let Ok(s) = TerminalSize::new(*c, *r) {
-                let _ = session.resize(s);
+                let _ = session.resize(s, *now);
             }
         }
-        Op::Abort => session.abort(),
+        Op::Abort => session.abort(*now),
     }
     while session.poll_transmit().is_some() {}
     std::iter::from_fn(|| session.poll_event()).collect()
@@ -431,6 +435,7 @@ proptest! {
         s.handle_connecting(0.0);
         let mut ended: Option<Event> = None;
         let mut status_seen = false;
+        let mut now = 0.0;
         for op in &ops {
             if let Op::Binary(b) = op {
                 status_seen |= b.len() > 1 && b[0] == 3 && s.phase() != Phase::Opening;
@@ -438,7 +443,7 @@ proptest! {
             if let Op::Text(t) = op {
                 status_seen |= t.len() > 1 && t.starts_with('3');
             }
-            let events = run(&mut s, op);
+            let events = run(&mut s, op, &mut now);
             for e in events {
                 prop_assert!(ended.is_none(), "event after the end: {e:?}");
                 match &e {
@@ -456,7 +461,7 @@ proptest! {
             }
             if let Some(Event::Failed(err)) = &ended {
                 prop_assert_eq!(s.error(), Some(err));
-                prop_assert_eq!(s.send_stdin(b"x"), Err(err.clone()));
+                prop_assert_eq!(s.send_stdin(b"x", now), Err(err.clone()));
                 prop_assert_eq!(s.poll_timeout(), None);
             }
             prop_assert_eq!(s.is_finished(), ended.is_some());

@@ -182,7 +182,7 @@ fn queued_writes_merge_but_keep_their_order() {
             p.stdin(&[*b]).unwrap();
         }
         p.session
-            .resize(TerminalSize::new(80, 24).unwrap())
+            .resize(TerminalSize::new(80, 24).unwrap(), p.now)
             .unwrap();
         p.stdin(b"").unwrap();
         p.stdin(b"gh").unwrap();
@@ -375,7 +375,7 @@ fn base64_session_byte_exact() {
         let offer = [Protocol::V4Base64];
         let mut p = Pair::new(config(&offer, true, true), glue);
         p.session
-            .resize(TerminalSize::new(80, 24).unwrap())
+            .resize(TerminalSize::new(80, 24).unwrap(), p.now)
             .unwrap();
         p.stdin(b"foo\n").unwrap();
         p.open("v4.base64.channel.k8s.io");
@@ -583,7 +583,7 @@ fn abort_mid_session() {
         let mut p = Pair::new(config(V5_V4, true, false), glue);
         p.open("v5.channel.k8s.io");
         p.recv_binary(b"\x01some");
-        p.session.abort();
+        p.session.abort(p.now);
         p.drain();
         let e = p.failure();
         assert_eq!(e.code(), ErrorCode::Aborted);
@@ -607,14 +607,14 @@ fn tty_resize_like_kubectl() {
         let mut p = Pair::new(config(V5_V4, true, true), glue);
         // kubectl attach: size+1, then the real size, as soon as the socket opens.
         p.session
-            .resize(TerminalSize::new(81, 25).unwrap())
+            .resize(TerminalSize::new(81, 25).unwrap(), p.now)
             .unwrap();
         p.session
-            .resize(TerminalSize::new(80, 24).unwrap())
+            .resize(TerminalSize::new(80, 24).unwrap(), p.now)
             .unwrap();
         p.open("v5.channel.k8s.io");
         p.session
-            .resize(TerminalSize::new(120, 40).unwrap())
+            .resize(TerminalSize::new(120, 40).unwrap(), p.now)
             .unwrap();
         p.drain();
         assert_eq!(
@@ -630,7 +630,7 @@ fn tty_resize_like_kubectl() {
         p.open("v5.channel.k8s.io");
         let e = p
             .session
-            .resize(TerminalSize::new(80, 24).unwrap())
+            .resize(TerminalSize::new(80, 24).unwrap(), p.now)
             .unwrap_err();
         assert_eq!(e.code(), ErrorCode::InvalidOptions);
         assert_eq!(p.sent, vec![]);

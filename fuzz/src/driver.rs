@@ -127,7 +127,7 @@ pub fn session(data: &[u8]) -> Option<Event> {
             1 | 2 => {
                 let msg = r.bytes().to_vec();
                 status_seen |= msg.len() > 1 && msg[0] == 3 && before != Phase::Opening;
-                s.handle_binary(&msg);
+                s.handle_binary(&msg, now);
             }
             3 => {
                 // A well-formed base64 frame on a channel from the input.
@@ -135,12 +135,12 @@ pub fn session(data: &[u8]) -> Option<Event> {
                 let mut t = String::new();
                 encode_base64(ch, r.bytes(), &mut t);
                 status_seen |= t.len() > 1 && ch == Channel::Error && before != Phase::Opening;
-                s.handle_text(&t);
+                s.handle_text(&t, now);
             }
             4 => {
                 let raw = String::from_utf8_lossy(r.bytes()).into_owned();
                 status_seen |= raw.len() > 1 && raw.starts_with('3') && before != Phase::Opening;
-                s.handle_text(&raw);
+                s.handle_text(&raw, now);
             }
             5 => {
                 let kind = if r.byte().unwrap_or(0) & 1 == 0 {
@@ -150,37 +150,37 @@ pub fn session(data: &[u8]) -> Option<Event> {
                 };
                 let first = r.byte().unwrap_or(0);
                 let len = r.u16() as usize * (r.byte().unwrap_or(1) as usize + 1) * 8;
-                let route = s.route(kind, first, len);
+                let route = s.route(kind, first, len, now);
                 if route == Route::Deliver {
                     // The glue then delivers the message; make one of that shape.
                     let mut msg = vec![first];
                     msg.resize(len.min(512), b'A');
                     match kind {
-                        MessageKind::Binary => s.handle_binary(&msg),
-                        MessageKind::Text => s.handle_text(&String::from_utf8_lossy(&msg)),
+                        MessageKind::Binary => s.handle_binary(&msg, now),
+                        MessageKind::Text => s.handle_text(&String::from_utf8_lossy(&msg), now),
                     }
                     status_seen = true;
                 }
             }
-            6 => s.handle_close(r.u16(), "fuzz"),
-            7 => s.handle_error(),
+            6 => s.handle_close(r.u16(), "fuzz", now),
+            7 => s.handle_error(now),
             8 => {
                 now += r.u16() as f64;
                 s.handle_timeout(now);
             }
             9 | 10 => {
                 let data = r.bytes();
-                let _ = s.send_stdin(data);
+                let _ = s.send_stdin(data, now);
             }
             11 => {
-                let _ = s.close_stdin();
+                let _ = s.close_stdin(now);
             }
             12 => {
                 if let Ok(size) = TerminalSize::new(r.u16(), r.u16()) {
-                    let _ = s.resize(size);
+                    let _ = s.resize(size, now);
                 }
             }
-            _ => s.abort(),
+            _ => s.abort(now),
         }
         while s.poll_transmit().is_some() {}
         while let Some(e) = s.poll_event() {
@@ -197,7 +197,7 @@ pub fn session(data: &[u8]) -> Option<Event> {
                 }
                 Event::Failed(ref err) => {
                     assert_eq!(s.error(), Some(err));
-                    assert_eq!(s.send_stdin(b"x"), Err(err.clone()));
+                    assert_eq!(s.send_stdin(b"x", now), Err(err.clone()));
                     ended = true;
                     end = Some(e);
                 }

@@ -183,7 +183,7 @@ impl ExecSession {
     /// Ends the session: the socket closes, the output streams end, `exit` rejects with
     /// `Aborted` unless a status had arrived. Safe to call more than once.
     pub fn close(&self) {
-        step(&self.inner, Session::abort);
+        step(&self.inner, |core| core.abort(bindings::now_ms()));
     }
 
     /// `record(this, options)`: see {@link record}.
@@ -234,19 +234,21 @@ impl SessionHandle {
     /// The socket's `close` event.
     #[wasm_bindgen(js_name = onClose)]
     pub fn on_close(&self, code: u16, reason: &str) {
-        step(&self.0, |core| core.handle_close(code, reason));
+        step(&self.0, |core| {
+            core.handle_close(code, reason, bindings::now_ms())
+        });
     }
 
     /// The socket's `error` event (always followed by `close`, which carries the code).
     #[wasm_bindgen(js_name = onError)]
     pub fn on_error(&self) {
-        step(&self.0, Session::handle_error);
+        step(&self.0, |core| core.handle_error(bindings::now_ms()));
     }
 
     /// The abort signal fired: the core closes the socket and fails with `Aborted`.
     #[wasm_bindgen(js_name = onAbort)]
     pub fn on_abort(&self) {
-        step(&self.0, Session::abort);
+        step(&self.0, |core| core.abort(bindings::now_ms()));
     }
 
     /// The timer armed through `Link.setTimer` fired.
@@ -268,7 +270,10 @@ impl SessionHandle {
         let first = u8::try_from(first).unwrap_or(u8::MAX);
         let (route, probing) = {
             let mut i = self.0.borrow_mut();
-            (i.core.route(kind, first, len as usize), i.started.is_some())
+            (
+                i.core.route(kind, first, len as usize, bindings::now_ms()),
+                i.started.is_some(),
+            )
         };
         match route {
             core_session::Route::Stdout | core_session::Route::Stderr if probing => {
@@ -290,13 +295,17 @@ impl SessionHandle {
     /// A whole text message for the core (base64 protocols).
     #[wasm_bindgen(js_name = onText)]
     pub fn on_text(&self, message: &str) {
-        step(&self.0, |core| core.handle_text(message));
+        step(&self.0, |core| {
+            core.handle_text(message, bindings::now_ms())
+        });
     }
 
     /// A whole binary message for the core.
     #[wasm_bindgen(js_name = onBinary)]
     pub fn on_binary(&self, message: &[u8]) {
-        step(&self.0, |core| core.handle_binary(message));
+        step(&self.0, |core| {
+            core.handle_binary(message, bindings::now_ms())
+        });
     }
 
     /// The stdin fast path (glue.js `writeStdin`): may `len` bytes go out now as one frame
@@ -304,14 +313,11 @@ impl SessionHandle {
     #[wasm_bindgen(js_name = claimStdin)]
     pub fn claim_stdin(&self, len: u32) -> bool {
         let mut i = self.0.borrow_mut();
-        let sent =
-            i.phase != Phase::Ended && !i.record_input && i.core.send_stdin_direct(len as usize);
-        if sent {
-            // The keepalive's wait restarts from this send (the armed timer, which fires
-            // earlier, re-arms for it: no timer per keystroke).
-            i.core.handle_sent(bindings::now_ms());
-        }
-        sent
+        // The keepalive's wait restarts from this send (the armed timer, which fires earlier,
+        // re-arms for it: no timer per keystroke).
+        i.phase != Phase::Ended
+            && !i.record_input
+            && i.core.send_stdin_direct(len as usize, bindings::now_ms())
     }
 
     /// Frames and sends one piece of stdin (a `Uint8Array`); throws the `ExecError` that the
@@ -491,7 +497,7 @@ pub fn connect(kind: Kind, o: Options, probe: bool) -> Result<Attempt, Error> {
     }
     let mut core = Session::new(config);
     if let Some(size) = o.terminal_size {
-        core.resize(size)?;
+        core.resize(size, bindings::now_ms())?;
     }
 
     let protocols = js_sys::Array::new();
@@ -723,7 +729,9 @@ fn resize(shared: &Shared, cols: f64, rows: f64) -> Result<(), JsValue> {
         if i.phase == Phase::Ended {
             return Err(js_error(ErrorCode::NotOpen, "the session has ended"));
         }
-        i.core.resize(size).map_err(|e| error_to_js(&e))?;
+        i.core
+            .resize(size, bindings::now_ms())
+            .map_err(|e| error_to_js(&e))?;
         i.size = Some(size);
         for r in &i.recorders {
             r.resized(size.cols(), size.rows());
@@ -739,7 +747,7 @@ fn close_stdin(shared: &Shared) -> Result<(), JsValue> {
         if i.phase == Phase::Ended {
             Err(Error::new(ErrorCode::NotOpen, "the session has ended"))
         } else {
-            i.core.close_stdin()
+            i.core.close_stdin(bindings::now_ms())
         }
     };
     result.map_err(|e| error_to_js(&e))?;
@@ -762,7 +770,7 @@ fn send_stdin(shared: &Shared, piece: JsValue) -> Result<(), JsValue> {
         if i.phase == Phase::Ended {
             Err(Error::new(ErrorCode::NotOpen, "the session has ended"))
         } else {
-            i.core.send_stdin(&bytes)
+            i.core.send_stdin(&bytes, bindings::now_ms())
         }
     };
     sent.map_err(|e| error_to_js(&e))?;

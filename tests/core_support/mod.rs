@@ -83,13 +83,16 @@ impl Pair {
     /// The server sends a binary message.
     pub fn recv_binary(&mut self, msg: &[u8]) {
         match self.glue {
-            Glue::Native => self.session.handle_binary(msg),
+            Glue::Native => self.session.handle_binary(msg, self.now),
             Glue::Routed => {
                 let first = msg.first().copied().unwrap_or(0);
-                match self.session.route(MessageKind::Binary, first, msg.len()) {
+                match self
+                    .session
+                    .route(MessageKind::Binary, first, msg.len(), self.now)
+                {
                     Route::Stdout => self.output(Channel::Stdout, &msg[1..]),
                     Route::Stderr => self.output(Channel::Stderr, &msg[1..]),
-                    Route::Deliver => self.session.handle_binary(msg),
+                    Route::Deliver => self.session.handle_binary(msg, self.now),
                     Route::Ignore => {}
                 }
             }
@@ -100,11 +103,14 @@ impl Pair {
     /// The server sends a text message.
     pub fn recv_text(&mut self, msg: &str) {
         match self.glue {
-            Glue::Native => self.session.handle_text(msg),
+            Glue::Native => self.session.handle_text(msg, self.now),
             Glue::Routed => {
                 let units: Vec<u16> = msg.encode_utf16().collect();
                 let first = units.first().map_or(0, |u| (*u).min(255) as u8);
-                match self.session.route(MessageKind::Text, first, units.len()) {
+                match self
+                    .session
+                    .route(MessageKind::Text, first, units.len(), self.now)
+                {
                     r @ (Route::Stdout | Route::Stderr) => {
                         // What `Uint8Array.fromBase64(text.slice(1))` does in the glue.
                         match STANDARD.decode(&msg.as_bytes()[1..]) {
@@ -116,10 +122,10 @@ impl Pair {
                                 };
                                 self.output(ch, &bytes)
                             }
-                            Err(_) => self.session.handle_text(msg),
+                            Err(_) => self.session.handle_text(msg, self.now),
                         }
                     }
-                    Route::Deliver => self.session.handle_text(msg),
+                    Route::Deliver => self.session.handle_text(msg, self.now),
                     Route::Ignore => {}
                 }
             }
@@ -142,12 +148,12 @@ impl Pair {
     }
 
     pub fn close(&mut self, code: u16) {
-        self.session.handle_close(code, "");
+        self.session.handle_close(code, "", self.now);
         self.drain();
     }
 
     pub fn error(&mut self) {
-        self.session.handle_error();
+        self.session.handle_error(self.now);
         self.drain();
     }
 
@@ -166,13 +172,13 @@ impl Pair {
     }
 
     pub fn stdin(&mut self, data: &[u8]) -> Result<(), Error> {
-        let r = self.session.send_stdin(data);
+        let r = self.session.send_stdin(data, self.now);
         self.drain();
         r
     }
 
     pub fn close_stdin(&mut self) -> Result<(), Error> {
-        let r = self.session.close_stdin();
+        let r = self.session.close_stdin(self.now);
         self.drain();
         r
     }

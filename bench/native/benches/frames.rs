@@ -135,7 +135,7 @@ fn session(c: &mut Criterion) {
         let mut s = open();
         b.iter(|| {
             for _ in 0..MESSAGES {
-                let r = s.route(MessageKind::Binary, black_box(1), black_box(msg.len()));
+                let r = s.route(MessageKind::Binary, black_box(1), black_box(msg.len()), 0.0);
                 assert_eq!(r, Route::Stdout);
             }
         })
@@ -146,7 +146,7 @@ fn session(c: &mut Criterion) {
             let mut s = open();
             b.iter(|| {
                 for _ in 0..MESSAGES {
-                    s.handle_binary(black_box(&msg));
+                    s.handle_binary(black_box(&msg), 0.0);
                     match s.poll_event() {
                         Some(Event::Output { data, .. }) => {
                             black_box(data);
@@ -179,7 +179,7 @@ fn stdin_before_open(c: &mut Criterion) {
                     ..SessionConfig::default()
                 });
                 for _ in 0..n {
-                    s.send_stdin(black_box(b"x")).expect("queued");
+                    s.send_stdin(black_box(b"x"), 0.0).expect("queued");
                 }
                 s.handle_open("v5.channel.k8s.io", 0.0);
                 let mut bytes = 0;
