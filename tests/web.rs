@@ -11,7 +11,8 @@
 
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use kube_exec_wasm::web::{get_pod as sdk_get_pod, open_shell as sdk_open_shell};
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use wasm_bindgen_test::*;
 
@@ -1168,6 +1169,95 @@ async fn get_pod_errors_are_execs() {
         .await
         .expect_err("resolved");
     assert_eq!(error_code(&e), "Aborted");
+}
+
+/// Settles with `p`, or rejects with "still pending" after `ms`.
+async fn within(p: Promise, ms: i32) -> Result<JsValue, JsValue> {
+    let late = Promise::new(&mut |_, reject| {
+        let reason = JsValue::from_str("still pending");
+        let f = Function::from(get(&js_sys::global(), "setTimeout"));
+        let _ = f.call3(&JsValue::UNDEFINED, &reject, &JsValue::from(ms), &reason);
+    });
+    wait(Promise::race(&[p, late].into_iter().collect::<Array>()).into()).await
+}
+
+#[wasm_bindgen_test]
+async fn get_pod_aborted_in_flight_is_aborted_whatever_the_reason() {
+    // A GET the server never answers, aborted while under way: fetch rejects with the
+    // signal's reason as it is, which need not be an Error (`abort("…")`).
+    for reason in [None, Some(JsValue::from_str("the user closed the dialog"))] {
+        let ctl = web_sys::AbortController::new().unwrap();
+        let o = with(shell_opts("demo"), "server", hanging_server());
+        set(&o, "signal", ctl.signal());
+        let pending = future_to_promise(async move { get_pod(&o).await });
+        sleep(300).await;
+        match &reason {
+            None => ctl.abort(),
+            Some(r) => ctl.abort_with_reason(r),
+        }
+        let e = within(pending, 5_000).await.expect_err("resolved");
+        assert_eq!(error_code(&e), "Aborted", "{reason:?}: {}", describe(&e));
+    }
+}
+
+#[wasm_bindgen(inline_js = r#"
+const counts = new Map();
+const add = EventTarget.prototype.addEventListener;
+const remove = EventTarget.prototype.removeEventListener;
+let on = false;
+export function countListeners(yes) {
+  on = yes;
+  counts.clear();
+}
+export function listenersLeft() {
+  let n = 0;
+  for (const [target, types] of counts) for (const [type, c] of types) if (c !== 0) n += c;
+  return n;
+}
+export function listenersSeen() {
+  return counts.size;
+}
+function bump(target, type, by) {
+  if (!on || !(target instanceof WebSocket || target instanceof AbortSignal)) return;
+  if (!counts.has(target)) counts.set(target, new Map());
+  const types = counts.get(target);
+  types.set(type, (types.get(type) || 0) + by);
+}
+EventTarget.prototype.addEventListener = function (type, f, o) {
+  bump(this, type, 1);
+  return add.call(this, type, f, o);
+};
+EventTarget.prototype.removeEventListener = function (type, f, o) {
+  bump(this, type, -1);
+  return remove.call(this, type, f, o);
+};
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = countListeners)]
+    fn count_listeners(yes: bool);
+    #[wasm_bindgen(js_name = listenersLeft)]
+    fn listeners_left() -> u32;
+    #[wasm_bindgen(js_name = listenersSeen)]
+    fn listeners_seen() -> u32;
+}
+
+#[wasm_bindgen_test]
+async fn an_ended_session_leaves_no_listener_on_its_socket_or_signal() {
+    count_listeners(true);
+    // An exit, a failed handshake (with its preflight) and an abort.
+    let ctl = web_sys::AbortController::new().unwrap();
+    let s = open(&with(sh("echo x"), "signal", ctl.signal())).await;
+    assert!(drain(&s).await.success());
+    let o = with(with(sh("true"), "token", "wrong"), "signal", ctl.signal());
+    assert_eq!(expect_exec_error(&o).await.0, "Unauthorized");
+    let ctl2 = web_sys::AbortController::new().unwrap();
+    let s = open(&with(sh("sleep 30"), "signal", ctl2.signal())).await;
+    ctl2.abort();
+    assert!(wait(get(&s, "exit")).await.is_err());
+    let (seen, left) = (listeners_seen(), listeners_left());
+    count_listeners(false);
+    assert!(seen >= 5, "three sockets and two signals, saw {seen}");
+    assert_eq!(left, 0, "listeners still attached");
 }
 
 /// `session.record(options)` (what `record(session, options)` calls).
