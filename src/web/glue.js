@@ -466,12 +466,16 @@ export class Link {
   }
 }
 
-export function failAll(message) {
-  const error = Object.assign(new Error(`Internal: kube-exec-wasm panicked: ${message}`), {
+function internalError(message) {
+  return Object.assign(new Error(`Internal: ${message}`), {
     name: "ExecError",
     code: "Internal",
     hint: "a bug in kube-exec-wasm (the panic is logged in the console); reload the page to use it again",
   });
+}
+
+export function failAll(message) {
+  const error = internalError(`kube-exec-wasm panicked: ${message}`);
   panicked = error;
   const links = [...live];
   live.clear();
@@ -499,7 +503,7 @@ export function failAll(message) {
 
 // The error of `failAll`, for a promise that learns of the panic in Rust.
 export function panicError() {
-  return panicked;
+  return panicked ?? internalError("the session ended without a word");
 }
 
 // The callback adapter: reads `stream` to its end, calling `callback` with every chunk.

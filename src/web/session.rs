@@ -201,7 +201,7 @@ impl ExecSession {
     }
 }
 
-/// What glue.js does with a message, as [`SessionHandle::route`] says (glue.js `listen`
+/// What glue.js does with a message, as `SessionHandle::route` says (glue.js `listen`
 /// compares with these numbers).
 #[wasm_bindgen(skip_typescript)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
