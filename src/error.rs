@@ -1,55 +1,17 @@
 //! Typed errors: a stable code, a short message, and an operator's troubleshooting hint.
+//!
+//! The codes are one table (`error_codes!` below): each row names a code, who is at fault,
+//! what it means and the operator's hint. The Rust enum [`ErrorCode`], [`ErrorCode::ALL`],
+//! `as_str`, `fault`, `hint` and the TypeScript union of the JavaScript package's `.d.ts`
+//! ([`ErrorCode::TS_UNION`]) are all generated from it, so no list of codes is kept by hand.
+//! `tests/error_codes.rs` checks that the other languages name exactly these codes.
 
 use core::fmt;
 
-use crate::status::{self, ExitStatus};
+use crate::status::ExitStatus;
 
-/// What went wrong, as a stable name (see [`ErrorCode::as_str`]) that the JavaScript API
-/// exposes as `error.code`.
-#[non_exhaustive]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ErrorCode {
-    /// The caller's options are invalid (names, command, streams, sizes, resize without a TTY).
-    InvalidOptions,
-    /// The connection could not be made (handshake failed; other HTTP statuses).
-    ConnectFailed,
-    /// The server refused the credentials (HTTP 401).
-    Unauthorized,
-    /// The user may not exec/attach here (HTTP 403, RBAC).
-    Forbidden,
-    /// The namespace or pod does not exist (HTTP 404), or the pod has no such container.
-    NotFound,
-    /// The server chose none of the offered subprotocols.
-    ProtocolNotSupported,
-    /// The server sent bytes that break the protocol.
-    ProtocolError,
-    /// The connection ended without an exit status.
-    ConnectionLost,
-    /// The caller ended the session.
-    Aborted,
-    /// The negotiated protocol cannot close stdin alone (only v5 can).
-    HalfCloseUnsupported,
-    /// The call needs an open session or stream (not yet open, ended, or stdin closed).
-    NotOpen,
-    /// A bounded buffer would overflow (what waits for the socket to open, or the status).
-    BufferFull,
-    /// The socket did not open, or the server sent nothing after it opened, within the
-    /// configured time.
-    Timeout,
-    /// None of the shells tried exists in the container (`openShell`); the error lists them.
-    NoShell,
-    /// The pod has several containers and none was named; the error lists them.
-    ContainerRequired,
-    /// File transfer: the container has no `tar` on its PATH.
-    NoTar,
-    /// File transfer: the remote `tar` failed; the message is what it printed.
-    TarFailed,
-    /// File transfer: the archive holds an entry that would land outside the tree (absolute
-    /// path, `..`, a link out, a device file); the message names it.
-    UnsafeEntry,
-    /// File transfer: the bytes from the container are not a tar archive this reader takes.
-    BadArchive,
-}
+pub mod metav1;
+pub use metav1::{parse_json, parse_text};
 
 /// Who is at fault for an error: decides whether retrying or fixing the call helps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -60,175 +22,165 @@ pub enum Fault {
     Server,
     /// The network: the connection failed, was lost, or stalled.
     Network,
+    /// This package itself: a bug.
+    Sdk,
+}
+
+/// The table of error codes: `/// what it means` (the doc of the Rust variant and of the
+/// TypeScript union member), `Name: Fault,` and the hint, for each code in order.
+macro_rules! error_codes {
+    ($( $(#[doc = $doc:literal])+ $name:ident: $fault:ident, $hint:literal; )+) => {
+        /// What went wrong, as a stable name (see [`ErrorCode::as_str`]) that the JavaScript
+        /// API exposes as `error.code`.
+        #[non_exhaustive]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $( $(#[doc = $doc])+ $name, )+
+        }
+
+        impl ErrorCode {
+            /// Every code, in the table's order.
+            pub const ALL: [ErrorCode; [$(ErrorCode::$name),+].len()] = [$(ErrorCode::$name),+];
+
+            /// The TypeScript union of every code's name, each with its doc comment:
+            /// `| "InvalidOptions" | "ConnectFailed" | …` (the `.d.ts`'s `ExecErrorCode`).
+            pub const TS_UNION: &'static str = concat!(
+                $( "\n  /**", $($doc,)+ " */\n  | \"", stringify!($name), "\"", )+
+            );
+
+            /// The declaration of that union in the JavaScript package's `.d.ts`
+            /// (`export type ExecErrorCode = …;`), for its `typescript_custom_section`.
+            pub const TS_TYPE: &'static str = concat!(
+                "/** The `code` of every error this package throws or rejects with. */\n",
+                "export type ExecErrorCode =",
+                $( "\n  /**", $($doc,)+ " */\n  | \"", stringify!($name), "\"", )+
+                ";\n",
+            );
+
+            /// The stable name of the code, e.g. `"ConnectionLost"` (the JavaScript
+            /// `error.code`).
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $( ErrorCode::$name => stringify!($name), )+
+                }
+            }
+
+            /// Who is at fault.
+            pub const fn fault(self) -> Fault {
+                match self {
+                    $( ErrorCode::$name => Fault::$fault, )+
+                }
+            }
+
+            /// A short troubleshooting hint for an operator: what to check next.
+            pub const fn hint(self) -> &'static str {
+                match self {
+                    $( ErrorCode::$name => $hint, )+
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    /// The caller's options are invalid (names, command, streams, sizes, resize without a TTY).
+    InvalidOptions: Caller,
+        "check the options: namespace, pod and container must be lower-case Kubernetes \
+         names, exec needs a command, at least one of stdin/stdout/stderr, resize needs tty";
+    /// The connection could not be made (handshake failed; other HTTP statuses).
+    ConnectFailed: Network,
+        "the WebSocket handshake failed and a browser hides why (close 1006): run a \
+         preflight with the same credentials; check the server URL, that every proxy in \
+         the way passes WebSocket upgrades, and that the browser trusts the cluster's \
+         certificate (an untrusted certificate fails silently); a multi-container pod \
+         needs a container name";
+    /// The server refused the credentials (HTTP 401).
+    Unauthorized: Server,
+        "the server refused the credentials: check that the token is valid and not \
+         expired (it is sent as the base64url.bearer.authorization.k8s.io subprotocol)";
+    /// The user may not exec/attach here (HTTP 403, RBAC).
+    Forbidden: Server,
+        "RBAC: the user needs get and create on pods/exec (pods/attach for attach) in \
+         the namespace; kubectl proxy rejects exec and attach unless --reject-paths is \
+         relaxed";
+    /// The namespace or pod does not exist (HTTP 404), or the pod has no such container.
+    NotFound: Server,
+        "check the namespace, the pod name and the container name; the pod may have been \
+         deleted or replaced (getPod() lists its containers)";
+    /// The server chose none of the offered subprotocols.
+    ProtocolNotSupported: Server,
+        "the server chose none of the offered subprotocols: v5.channel.k8s.io needs \
+         Kubernetes 1.30 or later, so offer v4.channel.k8s.io too";
+    /// The server sent bytes that break the protocol.
+    ProtocolError: Server,
+        "the server sent bytes that break the channel.k8s.io protocol: a proxy in the way \
+         may rewrite WebSocket messages, or the endpoint is not a Kubernetes API server";
+    /// The connection ended without an exit status.
+    ConnectionLost: Network,
+        "the connection ended without an exit status, so output may be truncated: the \
+         API server must reach the kubelet, the container must be Running, and a load \
+         balancer with a short idle timeout needs the keepalive";
+    /// The caller ended the session.
+    Aborted: Caller,
+        "the session was ended by the caller";
+    /// The negotiated protocol cannot close stdin alone (only v5 can).
+    HalfCloseUnsupported: Caller,
+        "only v5.channel.k8s.io (Kubernetes 1.30+) can close stdin alone; on older \
+         protocols the only way to end stdin is closing the socket, which loses the rest \
+         of the output and the exit status";
+    /// The call needs an open session or stream (not yet open, ended, or stdin closed).
+    NotOpen: Caller,
+        "the session or stream is not open for this call: wait for the session to open, \
+         and do not write after closing stdin or after the session ended";
+    /// A bounded buffer would overflow (what waits for the socket to open, or the status).
+    BufferFull: Caller,
+        "too much is waiting: write less before the socket opens, or wait for it";
+    /// The socket did not open, or the server sent nothing after it opened, within the
+    /// configured time.
+    Timeout: Network,
+        "the server did not answer in time (the WebSocket did not open, or nothing came \
+         after it opened): check the server URL and port, a firewall or proxy that holds \
+         the upgrade, and that the API server reaches the kubelet";
+    /// None of the shells tried exists in the container (`openShell`); the error lists them.
+    NoShell: Server,
+        "the container has none of the shells tried: distroless and scratch images ship \
+         no shell; run a command the image has, or debug the pod with an ephemeral \
+         container that brings one (kubectl debug -it POD --image=busybox \
+         --target=CONTAINER)";
+    /// The pod has several containers and none was named; the error lists them.
+    ContainerRequired: Caller,
+        "the pod has several containers: name one in the `container` option; getPod() \
+         lists them, and its defaultContainer is the one kubectl would pick";
+    /// File transfer: the container has no `tar` on its PATH.
+    NoTar: Server,
+        "file transfer runs tar in the container (and sh and head on clusters without \
+         v5.channel.k8s.io), which distroless and scratch images lack: add tar to the \
+         image, or attach an ephemeral debug container that has it \
+         (kubectl debug -it POD --image=busybox --target=CONTAINER)";
+    /// File transfer: the remote `tar` failed; the message is what it printed.
+    TarFailed: Server,
+        "the container's tar failed with the message shown: check that the directory \
+         exists and is writable by the container's user, and that there is room";
+    /// File transfer: the archive holds an entry that would land outside the tree (absolute
+    /// path, `..`, a link out, a device file); the message names it.
+    UnsafeEntry: Server,
+        "the container sent an archive entry that would land outside the chosen tree \
+         (an absolute path, .., a link that leads out, or a device file): it was refused \
+         and nothing of it was passed on; treat the container as untrusted";
+    /// File transfer: the bytes from the container are not a tar archive this reader takes.
+    BadArchive: Server,
+        "the bytes the container's tar sent are not a well-formed tar archive (truncated, \
+         bad checksum, or an entry type this reader does not take, such as sparse files)";
+    /// A bug in this package: it panicked (the panic is logged in the console) and every
+    /// session ended. Only the JavaScript glue raises it.
+    Internal: Sdk,
+        "a bug in kube-exec-wasm (the panic is logged in the console); reload the page to use it again";
 }
 
 impl ErrorCode {
-    /// Every code, in declaration order.
-    pub const ALL: [ErrorCode; 19] = [
-        ErrorCode::InvalidOptions,
-        ErrorCode::ConnectFailed,
-        ErrorCode::Unauthorized,
-        ErrorCode::Forbidden,
-        ErrorCode::NotFound,
-        ErrorCode::ProtocolNotSupported,
-        ErrorCode::ProtocolError,
-        ErrorCode::ConnectionLost,
-        ErrorCode::Aborted,
-        ErrorCode::HalfCloseUnsupported,
-        ErrorCode::NotOpen,
-        ErrorCode::BufferFull,
-        ErrorCode::Timeout,
-        ErrorCode::NoShell,
-        ErrorCode::ContainerRequired,
-        ErrorCode::NoTar,
-        ErrorCode::TarFailed,
-        ErrorCode::UnsafeEntry,
-        ErrorCode::BadArchive,
-    ];
-
-    /// The stable name of the code, e.g. `"ConnectionLost"` (the JavaScript `error.code`).
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::InvalidOptions => "InvalidOptions",
-            ErrorCode::ConnectFailed => "ConnectFailed",
-            ErrorCode::Unauthorized => "Unauthorized",
-            ErrorCode::Forbidden => "Forbidden",
-            ErrorCode::NotFound => "NotFound",
-            ErrorCode::ProtocolNotSupported => "ProtocolNotSupported",
-            ErrorCode::ProtocolError => "ProtocolError",
-            ErrorCode::ConnectionLost => "ConnectionLost",
-            ErrorCode::Aborted => "Aborted",
-            ErrorCode::HalfCloseUnsupported => "HalfCloseUnsupported",
-            ErrorCode::NotOpen => "NotOpen",
-            ErrorCode::BufferFull => "BufferFull",
-            ErrorCode::Timeout => "Timeout",
-            ErrorCode::NoShell => "NoShell",
-            ErrorCode::ContainerRequired => "ContainerRequired",
-            ErrorCode::NoTar => "NoTar",
-            ErrorCode::TarFailed => "TarFailed",
-            ErrorCode::UnsafeEntry => "UnsafeEntry",
-            ErrorCode::BadArchive => "BadArchive",
-        }
-    }
-
     /// The code with this stable name, if any.
     pub fn from_name(name: &str) -> Option<ErrorCode> {
         ErrorCode::ALL.into_iter().find(|c| c.as_str() == name)
-    }
-
-    /// Who is at fault.
-    pub const fn fault(self) -> Fault {
-        match self {
-            ErrorCode::InvalidOptions
-            | ErrorCode::Aborted
-            | ErrorCode::HalfCloseUnsupported
-            | ErrorCode::NotOpen
-            | ErrorCode::BufferFull
-            | ErrorCode::ContainerRequired => Fault::Caller,
-            ErrorCode::Unauthorized
-            | ErrorCode::Forbidden
-            | ErrorCode::NotFound
-            | ErrorCode::ProtocolNotSupported
-            | ErrorCode::ProtocolError
-            | ErrorCode::NoShell
-            | ErrorCode::NoTar
-            | ErrorCode::TarFailed
-            | ErrorCode::UnsafeEntry
-            | ErrorCode::BadArchive => Fault::Server,
-            ErrorCode::ConnectFailed | ErrorCode::ConnectionLost | ErrorCode::Timeout => {
-                Fault::Network
-            }
-        }
-    }
-
-    /// A short troubleshooting hint for an operator: what to check next.
-    pub const fn hint(self) -> &'static str {
-        match self {
-            ErrorCode::InvalidOptions => {
-                "check the options: namespace, pod and container must be lower-case Kubernetes \
-                 names, exec needs a command, at least one of stdin/stdout/stderr, resize needs tty"
-            }
-            ErrorCode::ConnectFailed => {
-                "the WebSocket handshake failed and a browser hides why (close 1006): run a \
-                 preflight with the same credentials; check the server URL, that every proxy in \
-                 the way passes WebSocket upgrades, and that the browser trusts the cluster's \
-                 certificate (an untrusted certificate fails silently); a multi-container pod \
-                 needs a container name"
-            }
-            ErrorCode::Unauthorized => {
-                "the server refused the credentials: check that the token is valid and not \
-                 expired (it is sent as the base64url.bearer.authorization.k8s.io subprotocol)"
-            }
-            ErrorCode::Forbidden => {
-                "RBAC: the user needs get and create on pods/exec (pods/attach for attach) in \
-                 the namespace; kubectl proxy rejects exec and attach unless --reject-paths is \
-                 relaxed"
-            }
-            ErrorCode::NotFound => {
-                "check the namespace, the pod name and the container name; the pod may have been \
-                 deleted or replaced (getPod() lists its containers)"
-            }
-            ErrorCode::ProtocolNotSupported => {
-                "the server chose none of the offered subprotocols: v5.channel.k8s.io needs \
-                 Kubernetes 1.30 or later, so offer v4.channel.k8s.io too"
-            }
-            ErrorCode::ProtocolError => {
-                "the server sent bytes that break the channel.k8s.io protocol: a proxy in the way \
-                 may rewrite WebSocket messages, or the endpoint is not a Kubernetes API server"
-            }
-            ErrorCode::ConnectionLost => {
-                "the connection ended without an exit status, so output may be truncated: the \
-                 API server must reach the kubelet, the container must be Running, and a load \
-                 balancer with a short idle timeout needs the keepalive"
-            }
-            ErrorCode::Aborted => "the session was ended by the caller",
-            ErrorCode::HalfCloseUnsupported => {
-                "only v5.channel.k8s.io (Kubernetes 1.30+) can close stdin alone; on older \
-                 protocols the only way to end stdin is closing the socket, which loses the rest \
-                 of the output and the exit status"
-            }
-            ErrorCode::NotOpen => {
-                "the session or stream is not open for this call: wait for the session to open, \
-                 and do not write after closing stdin or after the session ended"
-            }
-            ErrorCode::BufferFull => {
-                "too much is waiting: write less before the socket opens, or wait for it"
-            }
-            ErrorCode::Timeout => {
-                "the server did not answer in time (the WebSocket did not open, or nothing came \
-                 after it opened): check the server URL and port, a firewall or proxy that holds \
-                 the upgrade, and that the API server reaches the kubelet"
-            }
-            ErrorCode::NoShell => {
-                "the container has none of the shells tried: distroless and scratch images ship \
-                 no shell; run a command the image has, or debug the pod with an ephemeral \
-                 container that brings one (kubectl debug -it POD --image=busybox \
-                 --target=CONTAINER)"
-            }
-            ErrorCode::ContainerRequired => {
-                "the pod has several containers: name one in the `container` option; getPod() \
-                 lists them, and its defaultContainer is the one kubectl would pick"
-            }
-            ErrorCode::NoTar => {
-                "file transfer runs tar in the container (and sh and head on clusters without \
-                 v5.channel.k8s.io), which distroless and scratch images lack: add tar to the \
-                 image, or attach an ephemeral debug container that has it \
-                 (kubectl debug -it POD --image=busybox --target=CONTAINER)"
-            }
-            ErrorCode::TarFailed => {
-                "the container's tar failed with the message shown: check that the directory \
-                 exists and is writable by the container's user, and that there is room"
-            }
-            ErrorCode::UnsafeEntry => {
-                "the container sent an archive entry that would land outside the chosen tree \
-                 (an absolute path, .., a link that leads out, or a device file): it was refused \
-                 and nothing of it was passed on; treat the container as untrusted"
-            }
-            ErrorCode::BadArchive => {
-                "the bytes the container's tar sent are not a well-formed tar archive (truncated, \
-                 bad checksum, or an entry type this reader does not take, such as sparse files)"
-            }
-        }
     }
 }
 
@@ -305,7 +257,7 @@ impl Error {
             404 => ErrorCode::NotFound,
             _ => ErrorCode::ConnectFailed,
         };
-        let parsed = status::parse_json(body).ok();
+        let parsed = metav1::parse_json(body).ok();
         let detail = match &parsed {
             Some(s) => s.message().unwrap_or_default().to_string(),
             None => excerpt(body),

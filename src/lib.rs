@@ -16,15 +16,15 @@
 //!   [`decode_base64_into`], [`encode_binary`], [`encode_base64`], [`encode_close`],
 //!   [`MAX_FRAME_LEN`].
 //! - [`status`]: [`ExitStatus`] (`Success`, `NonZeroExit`, `Failure`; `success`,
-//!   `exit_code`, `reason`, `message`, `http_code`, `executable_not_found`), [`parse_json`],
-//!   [`parse_text`].
+//!   `exit_code`, `reason`, `message`, `http_code`, `executable_not_found`): plain data.
 //! - [`resize`]: [`TerminalSize`] (`new`, `from_f64`, `to_json`, `encode_json`, `parse_json`).
 //! - [`request`]: [`Kind`], [`ExecRequest`] (`exec`, `attach`, `validate`, `path_and_query`,
 //!   `websocket_url`, `pod_url`), [`is_dns1123_label`], [`is_dns1123_subdomain`],
 //!   [`is_loopback`], [`is_loopback_host`], [`is_secure`], [`check_token_transport`].
 //! - [`error`]: [`Error`] (`code`, `as_str`, `message`, `hint`, `fault`, `status`,
-//!   `http_status`, `names`, `from_http_status`), [`ErrorCode`] (`as_str`, `from_name`, `hint`,
-//!   `fault`), [`Fault`].
+//!   `http_status`, `names`, `from_http_status`), [`ErrorCode`] (`ALL`, `as_str`, `from_name`,
+//!   `hint`, `fault`, `TS_UNION`: all from one table), [`Fault`]; [`error::metav1`]: reading
+//!   the error channel's status, [`parse_json`] (v4, v5) and [`parse_text`] (v1).
 //! - [`archive`]: the tar codec of file transfer — [`archive::Parser`] (a push parser that
 //!   never holds a body; the safety rules refuse unsafe entries), [`archive::Builder`]
 //!   (upload archives of exactly known length), [`archive::path`] (normalisation, rules).
@@ -74,7 +74,7 @@ pub mod transfer;
 pub mod web;
 
 pub use channel::{Channel, CLOSE_SIGNAL};
-pub use error::{Error, ErrorCode, Fault};
+pub use error::{parse_json, parse_text, Error, ErrorCode, Fault};
 pub use frame::{
     decode_base64, decode_base64_into, decode_binary, encode_base64, encode_binary, encode_close,
     Frame, MAX_FRAME_LEN,
@@ -87,7 +87,7 @@ pub use request::{
 };
 pub use resize::TerminalSize;
 pub use session::{close_code, Event, MessageKind, Phase, Route, Session, SessionConfig, Transmit};
-pub use status::{parse_json, parse_text, ExitStatus};
+pub use status::ExitStatus;
 pub use token::{BearerToken, BEARER_PROTOCOL_PREFIX};
 
 #[cfg(all(test, target_arch = "wasm32"))]

@@ -64,6 +64,14 @@ check "pkg-bundler/package.json" pkg_json_ok "$work/pkg-bundler"
 no_any() { ! grep -nE '(:|=>|<|\|)\s*any\b|\bany\[\]' "$work"/pkg/*.d.ts "$work"/pkg-bundler/*.d.ts; }
 check "no 'any' in the .d.ts files" no_any
 check "tsc --noEmit -p types-test (contract and @ts-expect-error cases)" tsc --noEmit -p "$work/types-test"
+dts_codes() {
+  local d
+  for d in "$work/pkg" "$work/pkg-bundler"; do
+    KEW_DTS="$d/kube_exec_wasm.d.ts" cargo test -q -p kube-exec-wasm --test error_codes -- --ignored --exact \
+      the_built_dts_union_names_exactly_the_codes || return 1
+  done
+}
+check "the .d.ts ExecErrorCode union names exactly the core's ErrorCode codes (tests/error_codes.rs)" dts_codes
 packs() {
   local list; list=$(cd "$work/pkg" && npm pack --dry-run --json 2>/dev/null) || return 1
   for f in kube_exec_wasm_bg.wasm kube_exec_wasm.js kube_exec_wasm.d.ts zip.js zip.d.ts snippets/ xterm.js xterm.d.ts README.md; do

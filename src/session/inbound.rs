@@ -4,10 +4,11 @@
 use super::timers::Timer;
 use super::{close_code, shown, MessageKind, Session};
 use crate::channel::{Channel, CLOSE_SIGNAL};
+use crate::error::metav1;
 use crate::error::{Error, ErrorCode};
 use crate::frame::MAX_FRAME_LEN;
 use crate::protocol::Protocol;
-use crate::status::{self, ExitStatus};
+use crate::status::ExitStatus;
 
 /// How a received message is classified.
 pub(super) enum Class {
@@ -184,9 +185,9 @@ impl Session {
     /// The collected error-channel bytes, parsed for the negotiated protocol.
     fn parse_status(&self) -> Result<ExitStatus, Error> {
         if self.protocol.unwrap_or(Protocol::None).status_is_json() {
-            status::parse_json(&self.status)
+            metav1::parse_json(&self.status)
         } else {
-            status::parse_text(&self.status)
+            metav1::parse_text(&self.status)
         }
     }
 

@@ -211,6 +211,8 @@ pub mod close_code {
 /// - Keepalive (default every 30 s of outgoing silence): an empty WebSocket message when
 ///   nothing was sent for `keepalive_ms`. Any send restarts the wait from the time the send
 ///   was given (every input carries `now_ms`).
+/// - The four timers (connect, ready, close wait, keepalive) are one table of deadlines;
+///   `poll_timeout` is the earliest, and every end stops them all.
 #[derive(Debug)]
 pub struct Session {
     config: SessionConfig,

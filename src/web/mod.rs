@@ -32,6 +32,11 @@ static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> 
 pub use session::{ExecSession, Route};
 pub use transfer::{download, to_file, to_tar, upload};
 
+/// The `.d.ts`'s `ExecErrorCode`: the union of the core's error codes, generated from their one
+/// table (src/error.rs), so the `.d.ts` names exactly the codes the SDK has.
+#[wasm_bindgen(typescript_custom_section)]
+const TS_ERROR_CODE: &'static str = crate::error::ErrorCode::TS_TYPE;
+
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
 /** A terminal size in character cells; both between 1 and 65535. */
@@ -234,34 +239,6 @@ export interface ExitStatus {
   /** The Status `message`. */
   message?: string;
 }
-
-/** The `code` of every error this package throws or rejects with. */
-export type ExecErrorCode =
-  | "InvalidOptions"
-  | "ConnectFailed"
-  | "Unauthorized"
-  | "Forbidden"
-  | "NotFound"
-  | "ProtocolNotSupported"
-  | "ProtocolError"
-  | "ConnectionLost"
-  | "Aborted"
-  | "HalfCloseUnsupported"
-  | "NotOpen"
-  | "BufferFull"
-  | "Timeout"
-  | "NoShell"
-  | "ContainerRequired"
-  /** File transfer: the container has no `tar` (distroless?); see the hint. */
-  | "NoTar"
-  /** File transfer: the remote tar failed; the message is what it printed. */
-  | "TarFailed"
-  /** File transfer: the archive held an entry outside the tree; the message names it. */
-  | "UnsafeEntry"
-  /** File transfer: the container's tar sent bytes that are not a tar archive. */
-  | "BadArchive"
-  /** A bug in this package: it panicked (see the console); every session ended. */
-  | "Internal";
 
 /**
  * Where {@link upload} and {@link download} run: the options of {@link exec} that say how to

@@ -141,6 +141,9 @@ export function describeError(err: unknown, t: Target): Explained {
     case 'BadArchive':
       title = "The container's tar sent something that is not a tar archive.";
       break;
+    case 'Internal':
+      title = 'kube-exec-wasm hit a bug and ended every session: reload the page.';
+      break;
     default:
       title = message ? `Error: ${message}` : 'The session ended with an unknown error.';
       return { title, code };
