@@ -57,71 +57,52 @@ pub struct Options {
 }
 
 /// The options every function reads, as given (`None`: absent, `null` or `undefined`).
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct Common {
-    #[serde(deserialize_with = "server")]
+    #[serde(default, deserialize_with = "server")]
     server: Option<String>,
-    #[serde(deserialize_with = "namespace")]
+    #[serde(default, deserialize_with = "namespace")]
     namespace: Option<String>,
-    #[serde(deserialize_with = "pod")]
+    #[serde(default, deserialize_with = "pod")]
     pod: Option<String>,
-    #[serde(deserialize_with = "container")]
+    #[serde(default, deserialize_with = "container")]
     container: Option<String>,
-    #[serde(deserialize_with = "stdin")]
+    #[serde(default, deserialize_with = "stdin")]
     stdin: Option<bool>,
-    #[serde(deserialize_with = "stdout")]
+    #[serde(default, deserialize_with = "stdout")]
     stdout: Option<bool>,
-    #[serde(deserialize_with = "stderr")]
+    #[serde(default, deserialize_with = "stderr")]
     stderr: Option<bool>,
-    #[serde(deserialize_with = "tty")]
+    #[serde(default, deserialize_with = "tty")]
     tty: Option<bool>,
-    #[serde(deserialize_with = "token")]
+    #[serde(default, deserialize_with = "token")]
     token: Option<String>,
-    #[serde(deserialize_with = "protocols")]
+    #[serde(default, deserialize_with = "protocols")]
     protocols: Option<Vec<String>>,
-    #[serde(deserialize_with = "terminal_size_")]
+    #[serde(default, deserialize_with = "terminal_size_")]
     terminal_size: Option<Size>,
-    #[serde(deserialize_with = "signal")]
+    #[serde(default, deserialize_with = "signal")]
     signal: Option<AbortSignal>,
-    #[serde(deserialize_with = "allow_insecure_token")]
+    #[serde(default, deserialize_with = "allow_insecure_token")]
     allow_insecure_token: Option<bool>,
-    #[serde(deserialize_with = "preflight")]
+    #[serde(default, deserialize_with = "preflight")]
     preflight: Option<bool>,
-    #[serde(deserialize_with = "ready_timeout")]
+    #[serde(default, deserialize_with = "ready_timeout")]
     ready_timeout: Option<f64>,
-    #[serde(deserialize_with = "keepalive")]
+    #[serde(default, deserialize_with = "keepalive")]
     keepalive: Option<f64>,
-    #[serde(deserialize_with = "connect_timeout")]
+    #[serde(default, deserialize_with = "connect_timeout")]
     connect_timeout: Option<f64>,
-    #[serde(deserialize_with = "start_grace")]
+    #[serde(default, deserialize_with = "start_grace")]
     start_grace: Option<f64>,
-}
-
-/// `exec()`'s own option.
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct ExecOwn {
-    #[serde(deserialize_with = "command")]
-    command: Option<Vec<String>>,
-}
-
-/// `attach()`'s: only whether a `command` was given, which it refuses.
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct AttachOwn {
-    #[serde(deserialize_with = "given")]
-    command: bool,
-}
-
-/// `openShell()`'s: the shells, and whether a `command` was given, which it refuses.
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct ShellOwn {
-    #[serde(deserialize_with = "shells")]
-    shells: Option<Vec<String>>,
-    #[serde(deserialize_with = "given")]
-    command: bool,
+    /// `exec()`'s argv; `attach()` and `openShell()` refuse it: read as given, typed by
+    /// [`Options::read`] for `exec()` alone.
+    #[serde(default, deserialize_with = "given")]
+    command: Option<JsValue>,
+    /// `openShell()`'s alone, typed there; other functions do not look at it.
+    #[serde(default, deserialize_with = "given")]
+    shells: Option<JsValue>,
 }
 
 /// `terminalSize`, before its range check.
@@ -158,8 +139,6 @@ readers! {
     tty: bool => "`tty` must be a boolean";
     allow_insecure_token: bool => "`allowInsecureToken` must be a boolean";
     preflight: bool => "`preflight` must be a boolean";
-    command: Vec<String> => "`command` must be an array of strings";
-    shells: Vec<String> => "`shells` must be an array of strings";
     protocols: Vec<String> => "`protocols` must be an array of strings";
     terminal_size_: Size => "`terminalSize` must be { cols, rows } numbers";
     ready_timeout: f64 where millis => "`readyTimeout` must be a number of milliseconds";
@@ -185,10 +164,18 @@ fn signal<'de, D: Deserializer<'de>>(d: D) -> Result<Option<AbortSignal>, D::Err
     Ok(Some(signal))
 }
 
-/// Whether the option is there at all (not absent, `null` or `undefined`), whatever it is.
-fn given<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+/// The option as it is, whatever its type, unless it is `null` or `undefined`.
+fn given<'de, D: Deserializer<'de>>(d: D) -> Result<Option<JsValue>, D::Error> {
     let value: JsValue = serde_wasm_bindgen::preserve::deserialize(d)?;
-    Ok(!value.is_null() && !value.is_undefined())
+    Ok((!value.is_null() && !value.is_undefined()).then_some(value))
+}
+
+/// An option read as given ([`given`]), as an array of strings.
+fn strings(value: Option<JsValue>, option: &str) -> Result<Option<Vec<String>>, Error> {
+    value
+        .map(serde_wasm_bindgen::from_value)
+        .transpose()
+        .map_err(|_| invalid(format!("`{option}` must be an array of strings")))
 }
 
 fn invalid(message: impl Into<String>) -> Error {
@@ -218,30 +205,26 @@ impl Options {
         if !bag.is_object() {
             return Err(invalid("options must be an object"));
         }
+        let c = read::<Common>(bag)?;
         let shell = kind == Bag::Shell;
         let command = match kind {
-            Bag::Exec => read::<ExecOwn>(bag)?
-                .command
-                .ok_or_else(|| invalid("`command` is required"))?,
-            Bag::Attach if read::<AttachOwn>(bag)?.command => {
-                return Err(invalid("attach takes no `command`"))
+            Bag::Exec => {
+                strings(c.command, "command")?.ok_or_else(|| invalid("`command` is required"))?
             }
-            Bag::Attach | Bag::Pod => Vec::new(),
+            Bag::Attach if c.command.is_some() => return Err(invalid("attach takes no `command`")),
+            Bag::Shell if c.command.is_some() => {
+                return Err(invalid("openShell takes `shells`, not `command`"))
+            }
             Bag::Shell => {
-                let own = read::<ShellOwn>(bag)?;
-                if own.command {
-                    return Err(invalid("openShell takes `shells`, not `command`"));
-                }
-                let shells = own
-                    .shells
+                let shells = strings(c.shells, "shells")?
                     .unwrap_or_else(|| vec!["bash".into(), "sh".into()]);
                 if shells.is_empty() || shells.iter().any(String::is_empty) {
                     return Err(invalid("`shells` must name at least one shell, none empty"));
                 }
                 shells
             }
+            Bag::Attach | Bag::Pod => Vec::new(),
         };
-        let c = read::<Common>(bag)?;
         let required = |value: Option<String>, name: &str| {
             value.ok_or_else(|| invalid(format!("`{name}` is required")))
         };
