@@ -1273,7 +1273,11 @@ async fn get_pod_lists_containers_and_the_default_one() {
         field(&container(&pod, "containers", 2), "reason"),
         "CrashLoopBackOff"
     );
-    assert!(get(&container(&pod, "containers", 0), "reason").is_undefined());
+    let no_reason = container(&pod, "containers", 0);
+    assert!(
+        !Reflect::has(&no_reason, &"reason".into()).unwrap(),
+        "reason?: absent"
+    );
     assert_eq!(Array::from(&get(&pod, "initContainers")).length(), 0);
     assert_eq!(Array::from(&get(&pod, "ephemeralContainers")).length(), 0);
     // A single-container pod: its container is the default; its spec's stdin and tty.
@@ -1285,6 +1289,53 @@ async fn get_pod_lists_containers_and_the_default_one() {
     let shell = container(&demo, "containers", 0);
     assert_eq!(get(&shell, "tty").as_bool(), Some(true));
     assert_eq!(get(&shell, "stdin").as_bool(), Some(true));
+}
+
+/// The own property names of `o`, in order.
+fn keys(o: &JsValue) -> Vec<String> {
+    Object::keys(o.unchecked_ref::<Object>())
+        .iter()
+        .filter_map(|k| k.as_string())
+        .collect()
+}
+
+#[wasm_bindgen_test]
+async fn exit_status_and_pod_info_are_the_dts_interfaces() {
+    // ExitStatus: `exitCode: number | null`, `reason?` and `message?` absent unless reported.
+    let ok = run(&sh("true")).await;
+    assert_eq!(keys(ok.status()), ["success", "exitCode"]);
+    let failed = run(&sh("exit 3")).await;
+    assert_eq!(
+        keys(failed.status()),
+        ["success", "exitCode", "reason", "message"]
+    );
+    let not_found = run(&opts("demo", &["/no/such/binary"])).await;
+    assert!(get(not_found.status(), "exitCode").is_null());
+    // PodInfo and ContainerInfo: plain objects, arrays, `defaultContainer: string | null`.
+    let pod = get_pod(&shell_opts("sidecar")).await.expect("getPod");
+    assert_eq!(
+        keys(&pod),
+        [
+            "name",
+            "namespace",
+            "phase",
+            "containers",
+            "initContainers",
+            "ephemeralContainers",
+            "defaultContainer"
+        ]
+    );
+    assert!(Array::is_array(&get(&pod, "initContainers")));
+    let object_prototype = Object::get_prototype_of(&Object::new());
+    let plain = |o: &JsValue| Object::get_prototype_of(o) == object_prototype;
+    assert!(plain(&pod));
+    let waiting = container(&pod, "containers", 2);
+    assert!(plain(&waiting));
+    assert_eq!(
+        keys(&waiting),
+        ["name", "image", "state", "reason", "ready", "stdin", "tty"]
+    );
+    assert_eq!(get(&waiting, "stdin").as_bool(), Some(false));
 }
 
 #[wasm_bindgen_test]
