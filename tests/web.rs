@@ -555,6 +555,155 @@ async fn invalid_options_reject_with_invalid_options() {
     assert_eq!(error_code(&e), "InvalidOptions");
 }
 
+/// The message of an `InvalidOptions` error, or a panic naming what came instead.
+fn invalid_options_message(e: &JsValue) -> String {
+    assert_eq!(error_code(e), "InvalidOptions", "{}", describe(e));
+    get(e, "message").as_string().unwrap_or_default()
+}
+
+#[wasm_bindgen_test]
+async fn a_wrong_type_names_the_option_and_what_it_must_be() {
+    let object = |pairs: &[(&str, JsValue)]| {
+        let o: JsValue = Object::new().into();
+        for (k, v) in pairs {
+            set(&o, k, v.clone());
+        }
+        o
+    };
+    let mixed: JsValue = [JsValue::from("sh"), JsValue::from(1)]
+        .iter()
+        .collect::<Array>()
+        .into();
+    let (string, boolean, list) = ("a string", "a boolean", "an array of strings");
+    let (size, millis) = ("{ cols, rows } numbers", "a number of milliseconds");
+    let cases: Vec<(&str, JsValue, &str)> = vec![
+        ("server", 8080.into(), string),
+        ("namespace", 7.into(), string),
+        ("pod", true.into(), string),
+        ("container", strings(&["a"]).into(), string),
+        ("token", 42.into(), string),
+        ("command", "echo hi".into(), list),
+        ("command", mixed.clone(), list),
+        ("protocols", "v5.channel.k8s.io".into(), list),
+        ("protocols", mixed, list),
+        ("stdin", "yes".into(), boolean),
+        ("stdout", 1.into(), boolean),
+        ("stderr", "false".into(), boolean),
+        ("tty", 0.into(), boolean),
+        ("allowInsecureToken", "yes".into(), boolean),
+        ("preflight", Object::new().into(), boolean),
+        ("terminalSize", "80x24".into(), size),
+        (
+            "terminalSize",
+            object(&[("cols", "80".into()), ("rows", 24.into())]),
+            size,
+        ),
+        ("terminalSize", object(&[("cols", 80.into())]), size),
+        ("signal", "not a signal".into(), "an AbortSignal"),
+        ("signal", Object::new().into(), "an AbortSignal"),
+        ("readyTimeout", "1000".into(), millis),
+        ("readyTimeout", (-1).into(), millis),
+        ("keepalive", f64::NAN.into(), millis),
+        ("connectTimeout", f64::INFINITY.into(), millis),
+        ("startGrace", "2s".into(), millis),
+    ];
+    for (option, value, what) in cases {
+        let (_, e) = expect_exec_error(&with(sh("true"), option, value.clone())).await;
+        assert_eq!(
+            invalid_options_message(&e),
+            format!("InvalidOptions: `{option}` must be {what}"),
+            "{option} = {value:?}"
+        );
+    }
+    // Each function's own rules.
+    let not_an_object = exec(&JsValue::from("demo")).await.expect_err("a string");
+    assert_eq!(
+        invalid_options_message(&not_an_object),
+        "InvalidOptions: options must be an object"
+    );
+    let without_pod = sh("true");
+    Reflect::delete_property(without_pod.unchecked_ref::<Object>(), &"pod".into()).unwrap();
+    let (_, e) = expect_exec_error(&without_pod).await;
+    assert_eq!(
+        invalid_options_message(&e),
+        "InvalidOptions: `pod` is required"
+    );
+    let (_, e) = expect_exec_error(&with(sh("true"), "command", JsValue::NULL)).await;
+    assert_eq!(
+        invalid_options_message(&e),
+        "InvalidOptions: `command` is required"
+    );
+    let e = attach(&with(opts("echo", &[]), "command", "cat"))
+        .await
+        .expect_err("a command");
+    assert_eq!(
+        invalid_options_message(&e),
+        "InvalidOptions: attach takes no `command`"
+    );
+    let e = open_shell(&with(shell_opts("demo"), "shells", "bash"))
+        .await
+        .expect_err("a string");
+    assert_eq!(
+        invalid_options_message(&e),
+        "InvalidOptions: `shells` must be an array of strings"
+    );
+    let e = open_shell(&with(shell_opts("demo"), "command", "sh"))
+        .await
+        .expect_err("command");
+    assert_eq!(
+        invalid_options_message(&e),
+        "InvalidOptions: openShell takes `shells`, not `command`"
+    );
+    let e = get_pod(&with(shell_opts("demo"), "token", 1))
+        .await
+        .expect_err("a number");
+    assert_eq!(
+        invalid_options_message(&e),
+        "InvalidOptions: `token` must be a string"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn null_and_undefined_options_are_not_given() {
+    // Every optional option as null, then as undefined: the defaults hold (stdout read,
+    // stderr read apart without a TTY, the preflight on, no timeouts changed).
+    for nothing in [JsValue::NULL, JsValue::UNDEFINED] {
+        let mut o = sh("echo out; echo err >&2");
+        for option in [
+            "container",
+            "stdin",
+            "stdout",
+            "stderr",
+            "tty",
+            "protocols",
+            "terminalSize",
+            "signal",
+            "allowInsecureToken",
+            "preflight",
+            "readyTimeout",
+            "keepalive",
+            "connectTimeout",
+            "startGrace",
+        ] {
+            o = with(o, option, nothing.clone());
+        }
+        let d = run(&o).await;
+        assert_eq!(d.out(), "out\n", "{nothing:?}");
+        assert_eq!(d.err(), "err\n", "{nothing:?}");
+        assert!(d.success());
+    }
+    // attach takes no `command`, but a `command` of null or undefined is not one.
+    for nothing in [JsValue::NULL, JsValue::UNDEFINED] {
+        let o = with(opts("echo", &[]), "command", nothing);
+        let o = with(with(o, "container", "echo"), "stdin", true);
+        let s = match attach(&o).await {
+            Ok(s) => s,
+            Err(e) => panic!("attach: {}", describe(&e)),
+        };
+        call(&s, "close", &[]);
+    }
+}
+
 /// The devserver's port (`server()` is `http://127.0.0.1:PORT`).
 fn server_port() -> &'static str {
     server().rsplit(':').next().expect("a port")
@@ -1125,7 +1274,11 @@ async fn get_pod_lists_containers_and_the_default_one() {
         field(&container(&pod, "containers", 2), "reason"),
         "CrashLoopBackOff"
     );
-    assert!(get(&container(&pod, "containers", 0), "reason").is_undefined());
+    let no_reason = container(&pod, "containers", 0);
+    assert!(
+        !Reflect::has(&no_reason, &"reason".into()).unwrap(),
+        "reason?: absent"
+    );
     assert_eq!(Array::from(&get(&pod, "initContainers")).length(), 0);
     assert_eq!(Array::from(&get(&pod, "ephemeralContainers")).length(), 0);
     // A single-container pod: its container is the default; its spec's stdin and tty.
@@ -1137,6 +1290,53 @@ async fn get_pod_lists_containers_and_the_default_one() {
     let shell = container(&demo, "containers", 0);
     assert_eq!(get(&shell, "tty").as_bool(), Some(true));
     assert_eq!(get(&shell, "stdin").as_bool(), Some(true));
+}
+
+/// The own property names of `o`, in order.
+fn keys(o: &JsValue) -> Vec<String> {
+    Object::keys(o.unchecked_ref::<Object>())
+        .iter()
+        .filter_map(|k| k.as_string())
+        .collect()
+}
+
+#[wasm_bindgen_test]
+async fn exit_status_and_pod_info_are_the_dts_interfaces() {
+    // ExitStatus: `exitCode: number | null`, `reason?` and `message?` absent unless reported.
+    let ok = run(&sh("true")).await;
+    assert_eq!(keys(ok.status()), ["success", "exitCode"]);
+    let failed = run(&sh("exit 3")).await;
+    assert_eq!(
+        keys(failed.status()),
+        ["success", "exitCode", "reason", "message"]
+    );
+    let not_found = run(&opts("demo", &["/no/such/binary"])).await;
+    assert!(get(not_found.status(), "exitCode").is_null());
+    // PodInfo and ContainerInfo: plain objects, arrays, `defaultContainer: string | null`.
+    let pod = get_pod(&shell_opts("sidecar")).await.expect("getPod");
+    assert_eq!(
+        keys(&pod),
+        [
+            "name",
+            "namespace",
+            "phase",
+            "containers",
+            "initContainers",
+            "ephemeralContainers",
+            "defaultContainer"
+        ]
+    );
+    assert!(Array::is_array(&get(&pod, "initContainers")));
+    let object_prototype = Object::get_prototype_of(&Object::new());
+    let plain = |o: &JsValue| Object::get_prototype_of(o) == object_prototype;
+    assert!(plain(&pod));
+    let waiting = container(&pod, "containers", 2);
+    assert!(plain(&waiting));
+    assert_eq!(
+        keys(&waiting),
+        ["name", "image", "state", "reason", "ready", "stdin", "tty"]
+    );
+    assert_eq!(get(&waiting, "stdin").as_bool(), Some(false));
 }
 
 #[wasm_bindgen_test]

@@ -34,11 +34,6 @@ extern "C" {
     #[wasm_bindgen(method, js_name = closeAfterWrites)]
     pub fn close_after_writes(this: &Input) -> Promise;
 
-    /// Type-checks the option bag of `kind` (`options::Bag`): the values in a fixed order, or
-    /// an error message.
-    #[wasm_bindgen(js_name = readOptions)]
-    pub fn read_options(bag: &JsValue, kind: u32) -> JsValue;
-
     /// Reads a stream to its end, calling `callback` with each chunk (the callback adapter).
     #[wasm_bindgen(js_name = forEachChunk)]
     pub fn for_each_chunk(stream: &Object, callback: &Function) -> Promise;

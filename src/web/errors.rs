@@ -1,8 +1,11 @@
 //! Core errors and statuses as JavaScript values: real `Error`s with `code`, `hint`, `status`,
 //! `httpStatus` and the names an error is about (`containers`, `tried`), plain `ExitStatus`
-//! objects, and `PodInfo` objects.
+//! objects, and `PodInfo` objects. The plain objects are built by serde-wasm-bindgen from the
+//! `Serialize` views below, whose fields are the `.d.ts` interfaces' (src/web/mod.rs): `None`
+//! is `null` where the type says `| null`, and the property is absent where it says `?`.
 
 use js_sys::{Object, Reflect};
+use serde::Serialize;
 use wasm_bindgen::JsValue;
 
 use crate::error::{Error, ErrorCode};
@@ -14,21 +17,33 @@ fn set(target: &Object, key: &str, value: &JsValue) {
     let _ = Reflect::set(target, &JsValue::from_str(key), value);
 }
 
+/// Plain objects and arrays; `None` as `null` (fields that may be absent skip it instead).
+fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
+    let to_js = serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true);
+    // Only strings, numbers, booleans, arrays and structs: nothing that can fail.
+    value.serialize(&to_js).unwrap_or_default()
+}
+
+/// The `ExitStatus` interface.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Status<'a> {
+    success: bool,
+    exit_code: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'a str>,
+}
+
 /// `{ success, exitCode, reason?, message? }`.
 pub fn status_to_js(status: &ExitStatus) -> JsValue {
-    let o = Object::new();
-    set(&o, "success", &JsValue::from_bool(status.success()));
-    let code = status
-        .exit_code()
-        .map_or(JsValue::NULL, |c| JsValue::from_f64(f64::from(c)));
-    set(&o, "exitCode", &code);
-    if let Some(reason) = status.reason() {
-        set(&o, "reason", &JsValue::from_str(reason));
-    }
-    if let Some(message) = status.message() {
-        set(&o, "message", &JsValue::from_str(message));
-    }
-    o.into()
+    to_js(&Status {
+        success: status.success(),
+        exit_code: status.exit_code(),
+        reason: status.reason(),
+        message: status.message(),
+    })
 }
 
 /// An `ExecError`: a real `Error` (stack included) with the code, the hint, and what the
@@ -49,55 +64,66 @@ pub fn error_to_js(error: &Error) -> JsValue {
             ErrorCode::NoShell => "tried",
             _ => "containers",
         };
-        set(&e, key, &strings(error.names().iter().map(String::as_str)));
+        set(&e, key, &to_js(error.names()));
     }
     e.into()
 }
 
-fn strings<'a>(items: impl Iterator<Item = &'a str>) -> JsValue {
-    let a = js_sys::Array::new();
-    for s in items {
-        a.push(&JsValue::from_str(s));
-    }
-    a.into()
+/// The `ContainerInfo` interface.
+#[derive(Serialize)]
+struct Container<'a> {
+    name: &'a str,
+    image: &'a str,
+    state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    ready: bool,
+    stdin: bool,
+    tty: bool,
 }
 
-fn container_to_js(c: &ContainerInfo) -> JsValue {
-    let o = Object::new();
-    set(&o, "name", &JsValue::from_str(&c.name));
-    set(&o, "image", &JsValue::from_str(&c.image));
-    set(&o, "state", &JsValue::from_str(c.state.as_str()));
-    if let Some(reason) = &c.reason {
-        set(&o, "reason", &JsValue::from_str(reason));
+impl<'a> From<&'a ContainerInfo> for Container<'a> {
+    fn from(c: &'a ContainerInfo) -> Self {
+        Container {
+            name: &c.name,
+            image: &c.image,
+            state: c.state.as_str(),
+            reason: c.reason.as_deref(),
+            ready: c.ready,
+            stdin: c.stdin,
+            tty: c.tty,
+        }
     }
-    set(&o, "ready", &JsValue::from_bool(c.ready));
-    set(&o, "stdin", &JsValue::from_bool(c.stdin));
-    set(&o, "tty", &JsValue::from_bool(c.tty));
-    o.into()
+}
+
+/// The `PodInfo` interface.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Pod<'a> {
+    name: &'a str,
+    namespace: &'a str,
+    phase: &'a str,
+    containers: Vec<Container<'a>>,
+    init_containers: Vec<Container<'a>>,
+    ephemeral_containers: Vec<Container<'a>>,
+    default_container: Option<&'a str>,
 }
 
 /// `{ name, namespace, phase, containers, initContainers, ephemeralContainers,
 /// defaultContainer }` (see the `PodInfo` type in the .d.ts).
 pub fn pod_to_js(pod: &PodInfo) -> JsValue {
-    let o = Object::new();
-    set(&o, "name", &JsValue::from_str(&pod.name));
-    set(&o, "namespace", &JsValue::from_str(&pod.namespace));
-    set(&o, "phase", &JsValue::from_str(&pod.phase));
-    let list = |cs: &[ContainerInfo]| -> JsValue {
-        let a = js_sys::Array::new();
-        for c in cs {
-            a.push(&container_to_js(c));
-        }
-        a.into()
-    };
-    set(&o, "containers", &list(&pod.containers));
-    set(&o, "initContainers", &list(&pod.init_containers));
-    set(&o, "ephemeralContainers", &list(&pod.ephemeral_containers));
-    let default = pod
-        .default_container()
-        .map_or(JsValue::NULL, JsValue::from_str);
-    set(&o, "defaultContainer", &default);
-    o.into()
+    fn list(cs: &[ContainerInfo]) -> Vec<Container<'_>> {
+        cs.iter().map(Container::from).collect()
+    }
+    to_js(&Pod {
+        name: &pod.name,
+        namespace: &pod.namespace,
+        phase: &pod.phase,
+        containers: list(&pod.containers),
+        init_containers: list(&pod.init_containers),
+        ephemeral_containers: list(&pod.ephemeral_containers),
+        default_container: pod.default_container(),
+    })
 }
 
 /// Shorthand: a new error of this code as a JavaScript value.
