@@ -333,17 +333,74 @@ async fn v1_base64() {
     assert!(!d.success());
 }
 
-#[wasm_bindgen_test]
-async fn base64_without_uint8array_from_base64_uses_the_fallback() {
-    let ctor = get(&js_sys::global(), "Uint8Array");
-    let native = get(&ctor, "fromBase64");
-    Reflect::delete_property(ctor.unchecked_ref::<Object>(), &"fromBase64".into()).unwrap();
-    let d = run(&protocols(sh("printf '\\303\\251\\000\\377'"), &[V4_B64])).await;
-    if native.is_function() {
-        set(&ctor, "fromBase64", native);
+/// A script whose stdout comes in frames of 1 to 6 bytes (every length modulo 3, so every
+/// padding of the base64 text), then ~100 KB crossing frames; and the bytes it prints.
+fn every_base64_length() -> (JsValue, Vec<u8>) {
+    let parts = ["\\303", "\\251\\000", "\\377ab", "cdef", "ghijk", "lmnopq"];
+    let bytes: [&[u8]; 6] = [
+        b"\xc3",
+        b"\xa9\x00",
+        b"\xffab",
+        b"cdef",
+        b"ghijk",
+        b"lmnopq",
+    ];
+    let script = parts
+        .map(|p| format!("printf '{p}'; sleep 0.05; "))
+        .concat()
+        + "seq 1 20000";
+    let mut want = bytes.concat();
+    for i in 1..=20000 {
+        want.extend_from_slice(format!("{i}\n").as_bytes());
     }
-    assert_eq!(d.stdout, b"\xc3\xa9\x00\xff");
+    (protocols(sh(&script), &[V4_B64]), want)
+}
+
+#[wasm_bindgen_test]
+async fn base64_output_of_every_length_is_byte_exact() {
+    let (o, want) = every_base64_length();
+    let d = run(&o).await;
+    assert_eq!(d.stdout.len(), want.len());
+    assert!(d.stdout == want, "stdout differs");
     assert!(d.success());
+}
+
+#[wasm_bindgen_test]
+async fn base64_without_native_decoding_uses_the_fallback() {
+    // The browser's base64 decoders (Uint8Array.fromBase64, .prototype.setFromBase64) taken
+    // away for this one session, and atob counted: the glue falls back to atob. (Were the
+    // fallback broken, the core would still decode the frames, through wasm memory.)
+    let global = js_sys::global();
+    let ctor = get(&global, "Uint8Array");
+    let proto = get(&ctor, "prototype");
+    let natives = [(&ctor, "fromBase64"), (&proto, "setFromBase64")].map(|(o, k)| {
+        let f = get(o, k);
+        Reflect::delete_property(o.unchecked_ref::<Object>(), &k.into()).unwrap();
+        (o, k, f)
+    });
+    let atob: Function = get(&global, "atob").unchecked_into();
+    let calls = std::rc::Rc::new(std::cell::Cell::new(0));
+    let counted = {
+        let (atob, calls) = (atob.clone(), calls.clone());
+        wasm_bindgen::closure::Closure::<dyn FnMut(JsValue) -> Result<JsValue, JsValue>>::new(
+            move |s| {
+                calls.set(calls.get() + 1);
+                atob.call1(&JsValue::UNDEFINED, &s)
+            },
+        )
+    };
+    set(&global, "atob", counted.as_ref().clone());
+    let (o, want) = every_base64_length();
+    let d = run(&o).await;
+    set(&global, "atob", atob);
+    for (o, k, f) in natives {
+        if f.is_function() {
+            set(o, k, f);
+        }
+    }
+    assert!(d.stdout == want, "stdout differs");
+    assert!(d.success());
+    assert!(calls.get() >= 7, "atob called {} times", calls.get());
 }
 
 // ---- tty and resize -------------------------------------------------------------------
@@ -872,6 +929,19 @@ async fn fault_malformed_is_a_protocol_error() {
         assert_eq!(d.failure(), "ProtocolError", "{p}");
         assert!(ms < 5000.0, "{p}: {ms} ms");
     }
+}
+
+#[wasm_bindgen_test]
+async fn base64_with_line_breaks_is_a_protocol_error() {
+    // fault-bad-base64: stdout "partial\n", on base64 as text with line breaks inside, which
+    // the browser's own decoder would skip. The core's decoder rejects them: so must the glue's.
+    let (d, ms) = fault("fault-bad-base64", V4_B64, None).await;
+    assert_eq!(d.failure(), "ProtocolError");
+    assert_eq!(d.out(), "");
+    assert!(ms < 5000.0, "{ms} ms");
+    let (d, _) = fault("fault-bad-base64", V4, None).await;
+    assert_eq!(d.out(), "partial\n");
+    assert!(d.success());
 }
 
 #[wasm_bindgen_test]

@@ -85,6 +85,7 @@ pub enum Fault {
     Drop,
     CloseAbnormal,
     Malformed,
+    BadBase64,
     BadStatus,
     SplitUtf8,
     Stall,
@@ -93,10 +94,11 @@ pub enum Fault {
 }
 
 impl Fault {
-    pub const ALL: [Fault; 8] = [
+    pub const ALL: [Fault; 9] = [
         Fault::Drop,
         Fault::CloseAbnormal,
         Fault::Malformed,
+        Fault::BadBase64,
         Fault::BadStatus,
         Fault::SplitUtf8,
         Fault::Stall,
@@ -109,6 +111,7 @@ impl Fault {
             Fault::Drop => "fault-drop",
             Fault::CloseAbnormal => "fault-close-abnormal",
             Fault::Malformed => "fault-malformed",
+            Fault::BadBase64 => "fault-bad-base64",
             Fault::BadStatus => "fault-bad-status",
             Fault::SplitUtf8 => "fault-split-utf8",
             Fault::Stall => "fault-stall",

@@ -63,6 +63,17 @@ pub async fn fault(
                 conn.frame(f).await;
                 Ending::Status(Outcome::Success)
             }
+            Fault::BadBase64 => {
+                // stdout `partial\n`; on base64 with line breaks in its text, which a lenient
+                // decoder (the browser's own) skips and a strict one rejects.
+                if conn.proto.is_base64() {
+                    conn.frame(wire::frame(wire::OP_TEXT, b"1cGFy\r\n\r\ndGlhbAo="))
+                        .await;
+                } else {
+                    conn.data(wire::STDOUT, b"partial\n").await;
+                }
+                Ending::Status(Outcome::Success)
+            }
             Fault::BadStatus => {
                 conn.data(wire::ERROR, b"{\"status\":").await;
                 Ending::Close(1000, "")

@@ -4,6 +4,7 @@ mod common;
 use common::*;
 use futures_util::StreamExt;
 use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
 
 const PROTOS: [&str; 3] = [
     "v5.channel.k8s.io",
@@ -64,6 +65,30 @@ async fn malformed_sends_a_frame_on_channel_7_then_success() {
         );
         assert_eq!(t.error_str(), r#"{"metadata":{},"status":"Success"}"#);
         assert_eq!(t.close, Some(1000));
+    }
+}
+
+#[tokio::test]
+async fn bad_base64_has_line_breaks_in_its_text_then_success() {
+    let server = Server::start(&["--faults"]);
+    for p in PROTOS {
+        let mut ws = open(&server, &path("fault-bad-base64"), p).await;
+        let mut stdout = Vec::new();
+        let mut texts = Vec::new();
+        while let Ok(Some(Ok(m))) = tokio::time::timeout(T, ws.next()).await {
+            match m {
+                Message::Text(t) if t.starts_with('1') => texts.push(t.to_string()),
+                Message::Binary(b) if b.first() == Some(&1) => stdout.extend_from_slice(&b[1..]),
+                Message::Close(_) => break,
+                _ => {}
+            }
+        }
+        if is_base64(p) {
+            // The readiness frame ("1"), then the one with line breaks.
+            assert_eq!(texts, ["1", "1cGFy\r\n\r\ndGlhbAo="], "{p}");
+        } else {
+            assert_eq!(stdout, b"partial\n", "{p}");
+        }
     }
 }
 

@@ -151,18 +151,30 @@ export class Output {
 }
 
 // Decodes the payload of a base64 text frame: `text[0]` is the channel digit. Standard,
-// padded base64 only, as the core (and the server) require: anything else throws.
+// padded base64 only, as the core (and the server) require: anything else (whitespace
+// included, which the browser's decoder would skip) throws. The bytes are decoded straight
+// into a buffer of their exact size (`setFromBase64`): `Uint8Array.fromBase64` decodes into
+// a buffer of its own and copies, about 10 % slower per 64 KiB frame and 3x per byte-sized
+// one (BENCHMARKS.md, "base64").
 export function decodeBase64(text) {
-  const body = text.length > 1 ? text.slice(1) : "";
-  if (typeof Uint8Array.fromBase64 === "function") {
-    return Uint8Array.fromBase64(body, { lastChunkHandling: "strict" });
+  const n = text.length - 1;
+  if (n <= 0) return new Uint8Array(0);
+  if ((n & 3) !== 0) throw new SyntaxError("bad base64");
+  const pad = text.charCodeAt(n) === 61 ? (text.charCodeAt(n - 1) === 61 ? 2 : 1) : 0;
+  const out = new Uint8Array((n >> 2) * 3 - pad);
+  const body = text.substring(1);
+  if (typeof out.setFromBase64 === "function") {
+    const r = out.setFromBase64(body, STRICT);
+    if (r.read !== n || r.written !== out.length) throw new SyntaxError("bad base64");
+    return out;
   }
-  if (body.length % 4 !== 0 || /[^A-Za-z0-9+/=]/.test(body)) throw new SyntaxError("bad base64");
+  if (/[^A-Za-z0-9+/=]/.test(body)) throw new SyntaxError("bad base64");
   const bin = atob(body);
-  const out = new Uint8Array(bin.length);
+  if (bin.length !== out.length) throw new SyntaxError("bad base64");
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
   return out;
 }
+const STRICT = { lastChunkHandling: "strict" };
 
 // Stdin writes are handed to the core in pieces of at most this many bytes, and wait while the
 // socket holds more than STDIN_HIGH_WATER bytes not yet sent (polled every DRAIN_POLL_MS).
