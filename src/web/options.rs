@@ -1,17 +1,17 @@
 //! Reading the JavaScript option bags of `exec()`, `attach()`, `openShell()` and `getPod()`.
 //!
-//! serde-wasm-bindgen reads each option by name (`bag.stdin`, `bag.connectTimeout`, …) into
-//! the `#[serde(rename_all = "camelCase")]` structs below; keys they do not name are never
-//! read. `null` and `undefined` mean "not given". Each option has a reader of its own (the
-//! `readers!` table: its type, its check, its message), so a wrong type is an
-//! `InvalidOptions` error that names the option and what it must be, e.g. "`stdin` must be a
-//! boolean". The `AbortSignal` is kept as the object it is (`serde_wasm_bindgen::preserve`).
-//! What depends on the function (`command` or `shells`, `openShell()`'s defaults) is decided in
-//! [`Options::read`]; the values themselves (names, URLs, sizes, subprotocols) are checked by
-//! the core.
+//! Each option is read by name (`bag.stdin`, `bag.connectTimeout`, …) with a reader of its
+//! type; keys no reader names are never read. `null` and `undefined` mean "not given". A wrong
+//! type is an `InvalidOptions` error that names the option and what it must be, e.g. "`stdin`
+//! must be a boolean"; the `AbortSignal` is kept as the caller's object. What depends on the
+//! function (`command` or `shells`, `openShell()`'s defaults) is decided in [`Options::read`];
+//! the values themselves (names, URLs, sizes, subprotocols) are checked by the core.
+//!
+//! Not serde-wasm-bindgen, on purpose: any deserialization through it links its type-error
+//! message, which formats a JS number with core's f64 `Display` (about 10.5 KiB gzipped for
+//! that alone, measured); these few typed reads need none of it.
 
-use serde::de::{Deserializer, Error as _};
-use serde::Deserialize;
+use js_sys::{Array, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::AbortSignal;
 
@@ -56,145 +56,71 @@ pub struct Options {
     pub start_grace_ms: Option<f64>,
 }
 
-/// The options every function reads, as given (`None`: absent, `null` or `undefined`).
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Common {
-    #[serde(default, deserialize_with = "server")]
-    server: Option<String>,
-    #[serde(default, deserialize_with = "namespace")]
-    namespace: Option<String>,
-    #[serde(default, deserialize_with = "pod")]
-    pod: Option<String>,
-    #[serde(default, deserialize_with = "container")]
-    container: Option<String>,
-    #[serde(default, deserialize_with = "stdin")]
-    stdin: Option<bool>,
-    #[serde(default, deserialize_with = "stdout")]
-    stdout: Option<bool>,
-    #[serde(default, deserialize_with = "stderr")]
-    stderr: Option<bool>,
-    #[serde(default, deserialize_with = "tty")]
-    tty: Option<bool>,
-    #[serde(default, deserialize_with = "token")]
-    token: Option<String>,
-    #[serde(default, deserialize_with = "protocols")]
-    protocols: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "terminal_size_")]
-    terminal_size: Option<Size>,
-    #[serde(default, deserialize_with = "signal")]
-    signal: Option<AbortSignal>,
-    #[serde(default, deserialize_with = "allow_insecure_token")]
-    allow_insecure_token: Option<bool>,
-    #[serde(default, deserialize_with = "preflight")]
-    preflight: Option<bool>,
-    #[serde(default, deserialize_with = "ready_timeout")]
-    ready_timeout: Option<f64>,
-    #[serde(default, deserialize_with = "keepalive")]
-    keepalive: Option<f64>,
-    #[serde(default, deserialize_with = "connect_timeout")]
-    connect_timeout: Option<f64>,
-    #[serde(default, deserialize_with = "start_grace")]
-    start_grace: Option<f64>,
-    /// `exec()`'s argv; `attach()` and `openShell()` refuse it: read as given, typed by
-    /// [`Options::read`] for `exec()` alone.
-    #[serde(default, deserialize_with = "given")]
-    command: Option<JsValue>,
-    /// `openShell()`'s alone, typed there; other functions do not look at it.
-    #[serde(default, deserialize_with = "given")]
-    shells: Option<JsValue>,
-}
-
-/// `terminalSize`, before its range check.
-#[derive(Deserialize)]
-struct Size {
-    cols: f64,
-    rows: f64,
-}
-
-const SIZE: &str = "{ cols, rows } numbers";
-
-/// One reader per option, named after it: `None` for `null` and `undefined`, else a value of
-/// its type that passes its check, else an error that names the option and what it must be.
-macro_rules! readers {
-    ($($option:ident: $type:ty $(where $valid:expr)? => $message:expr;)*) => {$(
-        fn $option<'de, D: Deserializer<'de>>(d: D) -> Result<Option<$type>, D::Error> {
-            match Option::<$type>::deserialize(d) {
-                Ok(value) $(if value.as_ref().map_or(true, $valid))? => Ok(value),
-                _ => Err(D::Error::custom($message)),
-            }
-        }
-    )*};
-}
-
-readers! {
-    server: String => "`server` must be a string";
-    namespace: String => "`namespace` must be a string";
-    pod: String => "`pod` must be a string";
-    container: String => "`container` must be a string";
-    token: String => "`token` must be a string";
-    stdin: bool => "`stdin` must be a boolean";
-    stdout: bool => "`stdout` must be a boolean";
-    stderr: bool => "`stderr` must be a boolean";
-    tty: bool => "`tty` must be a boolean";
-    allow_insecure_token: bool => "`allowInsecureToken` must be a boolean";
-    preflight: bool => "`preflight` must be a boolean";
-    protocols: Vec<String> => "`protocols` must be an array of strings";
-    terminal_size_: Size => "`terminalSize` must be { cols, rows } numbers";
-    ready_timeout: f64 where millis => "`readyTimeout` must be a number of milliseconds";
-    keepalive: f64 where millis => "`keepalive` must be a number of milliseconds";
-    connect_timeout: f64 where millis => "`connectTimeout` must be a number of milliseconds";
-    start_grace: f64 where millis => "`startGrace` must be a number of milliseconds";
-}
-
-/// A duration in milliseconds: finite, 0 or more.
-fn millis(ms: &f64) -> bool {
-    ms.is_finite() && *ms >= 0.0
-}
-
-/// The object itself, not a copy: an `AbortSignal` is only useful as the one the caller holds.
-fn signal<'de, D: Deserializer<'de>>(d: D) -> Result<Option<AbortSignal>, D::Error> {
-    let value: JsValue = serde_wasm_bindgen::preserve::deserialize(d)?;
-    if value.is_null() || value.is_undefined() {
-        return Ok(None);
-    }
-    let signal = value
-        .dyn_into()
-        .map_err(|_| D::Error::custom("`signal` must be an AbortSignal"))?;
-    Ok(Some(signal))
-}
-
-/// The option as it is, whatever its type, unless it is `null` or `undefined`.
-fn given<'de, D: Deserializer<'de>>(d: D) -> Result<Option<JsValue>, D::Error> {
-    let value: JsValue = serde_wasm_bindgen::preserve::deserialize(d)?;
-    Ok((!value.is_null() && !value.is_undefined()).then_some(value))
-}
-
-/// An option read as given ([`given`]), as an array of strings.
-fn strings(value: Option<JsValue>, option: &str) -> Result<Option<Vec<String>>, Error> {
-    value
-        .map(serde_wasm_bindgen::from_value)
-        .transpose()
-        .map_err(|_| invalid(format!("`{option}` must be an array of strings")))
-}
-
 fn invalid(message: impl Into<String>) -> Error {
     Error::new(ErrorCode::InvalidOptions, message)
 }
 
-/// Reads `T` from the bag, or the message of the first option of the wrong type.
-fn read<T: for<'de> Deserialize<'de>>(bag: &JsValue) -> Result<T, Error> {
-    serde_wasm_bindgen::from_value(bag.clone()).map_err(|e| {
-        let message = JsValue::from(e).unchecked_into::<js_sys::Error>().message();
-        invalid(String::from(message))
+/// The option named `option` as it is, unless absent, `null` or `undefined`.
+fn given(bag: &JsValue, option: &str) -> Result<Option<JsValue>, Error> {
+    let value = Reflect::get(bag, &JsValue::from_str(option))
+        .map_err(|_| invalid(format!("`{option}` could not be read")))?;
+    Ok((!value.is_null() && !value.is_undefined()).then_some(value))
+}
+
+/// The option as a `T` (`cast`), or an error: "`option` must be `what`".
+fn typed<T>(
+    bag: &JsValue,
+    option: &str,
+    what: &str,
+    cast: impl Fn(&JsValue) -> Option<T>,
+) -> Result<Option<T>, Error> {
+    match given(bag, option)? {
+        Some(value) => match cast(&value) {
+            Some(v) => Ok(Some(v)),
+            None => Err(invalid(format!("`{option}` must be {what}"))),
+        },
+        None => Ok(None),
+    }
+}
+
+fn string(bag: &JsValue, option: &str) -> Result<Option<String>, Error> {
+    typed(bag, option, "a string", JsValue::as_string)
+}
+
+fn boolean(bag: &JsValue, option: &str) -> Result<Option<bool>, Error> {
+    typed(bag, option, "a boolean", JsValue::as_bool)
+}
+
+fn strings(bag: &JsValue, option: &str) -> Result<Option<Vec<String>>, Error> {
+    typed(bag, option, "an array of strings", |v| {
+        v.dyn_ref::<Array>()?
+            .iter()
+            .map(|s| s.as_string())
+            .collect()
     })
+}
+
+/// A duration in milliseconds: finite, 0 or more.
+fn millis(bag: &JsValue, option: &str) -> Result<Option<f64>, Error> {
+    typed(bag, option, "a number of milliseconds", |v| {
+        v.as_f64().filter(|ms| ms.is_finite() && *ms >= 0.0)
+    })
+}
+
+const SIZE: &str = "{ cols, rows } numbers";
+
+/// `{ cols, rows }` as numbers, before their range check.
+fn size(value: &JsValue) -> Option<(f64, f64)> {
+    let number = |k: &str| Reflect::get(value, &JsValue::from_str(k)).ok()?.as_f64();
+    value.is_object().then_some(())?;
+    Some((number("cols")?, number("rows")?))
 }
 
 /// `{ cols, rows }`: whole numbers in 1..=65535 (`what` names the argument in the message).
 pub fn terminal_size(value: &JsValue, what: &str) -> Result<TerminalSize, Error> {
-    match serde_wasm_bindgen::from_value::<Size>(value.clone()) {
-        Ok(Size { cols, rows }) => TerminalSize::from_f64(cols, rows),
-        Err(_) => Err(invalid(format!("`{what}` must be {SIZE}"))),
+    match size(value) {
+        Some((cols, rows)) => TerminalSize::from_f64(cols, rows),
+        None => Err(invalid(format!("`{what}` must be {SIZE}"))),
     }
 }
 
@@ -205,19 +131,20 @@ impl Options {
         if !bag.is_object() {
             return Err(invalid("options must be an object"));
         }
-        let c = read::<Common>(bag)?;
         let shell = kind == Bag::Shell;
         let command = match kind {
             Bag::Exec => {
-                strings(c.command, "command")?.ok_or_else(|| invalid("`command` is required"))?
+                strings(bag, "command")?.ok_or_else(|| invalid("`command` is required"))?
             }
-            Bag::Attach if c.command.is_some() => return Err(invalid("attach takes no `command`")),
-            Bag::Shell if c.command.is_some() => {
+            Bag::Attach if given(bag, "command")?.is_some() => {
+                return Err(invalid("attach takes no `command`"))
+            }
+            Bag::Shell if given(bag, "command")?.is_some() => {
                 return Err(invalid("openShell takes `shells`, not `command`"))
             }
             Bag::Shell => {
-                let shells = strings(c.shells, "shells")?
-                    .unwrap_or_else(|| vec!["bash".into(), "sh".into()]);
+                let shells =
+                    strings(bag, "shells")?.unwrap_or_else(|| vec!["bash".into(), "sh".into()]);
                 if shells.is_empty() || shells.iter().any(String::is_empty) {
                     return Err(invalid("`shells` must name at least one shell, none empty"));
                 }
@@ -225,34 +152,37 @@ impl Options {
             }
             Bag::Attach | Bag::Pod => Vec::new(),
         };
-        let required = |value: Option<String>, name: &str| {
-            value.ok_or_else(|| invalid(format!("`{name}` is required")))
+        let required = |option: &str| {
+            string(bag, option)?.ok_or_else(|| invalid(format!("`{option}` is required")))
         };
-        let tty = c.tty.unwrap_or(shell);
-        let terminal_size = match c.terminal_size {
-            Some(Size { cols, rows }) => Some(TerminalSize::from_f64(cols, rows)?),
+        let tty = boolean(bag, "tty")?.unwrap_or(shell);
+        let terminal_size = match typed(bag, "terminalSize", SIZE, size)? {
+            Some((cols, rows)) => Some(TerminalSize::from_f64(cols, rows)?),
             None => None,
         };
+        let signal = typed(bag, "signal", "an AbortSignal", |v| {
+            v.dyn_ref::<AbortSignal>().cloned()
+        })?;
         Ok(Options {
-            server: c.server,
-            namespace: required(c.namespace, "namespace")?,
-            pod: required(c.pod, "pod")?,
-            container: c.container,
+            server: string(bag, "server")?,
+            namespace: required("namespace")?,
+            pod: required("pod")?,
+            container: string(bag, "container")?,
             command,
-            stdin: c.stdin.unwrap_or(shell),
-            stdout: c.stdout.unwrap_or(true),
-            stderr: c.stderr.unwrap_or(!tty),
+            stdin: boolean(bag, "stdin")?.unwrap_or(shell),
+            stdout: boolean(bag, "stdout")?.unwrap_or(true),
+            stderr: boolean(bag, "stderr")?.unwrap_or(!tty),
             tty,
-            token: c.token,
-            protocols: c.protocols,
+            token: string(bag, "token")?,
+            protocols: strings(bag, "protocols")?,
             terminal_size,
-            signal: c.signal,
-            allow_insecure_token: c.allow_insecure_token.unwrap_or(false),
-            preflight: c.preflight.unwrap_or(true),
-            ready_timeout_ms: c.ready_timeout,
-            keepalive_ms: c.keepalive,
-            connect_timeout_ms: c.connect_timeout,
-            start_grace_ms: c.start_grace,
+            signal,
+            allow_insecure_token: boolean(bag, "allowInsecureToken")?.unwrap_or(false),
+            preflight: boolean(bag, "preflight")?.unwrap_or(true),
+            ready_timeout_ms: millis(bag, "readyTimeout")?,
+            keepalive_ms: millis(bag, "keepalive")?,
+            connect_timeout_ms: millis(bag, "connectTimeout")?,
+            start_grace_ms: millis(bag, "startGrace")?,
         })
     }
 }
