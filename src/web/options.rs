@@ -60,51 +60,102 @@ fn invalid(message: impl Into<String>) -> Error {
     Error::new(ErrorCode::InvalidOptions, message)
 }
 
-/// The option named `option` as it is, unless absent, `null` or `undefined`.
-fn given(bag: &JsValue, option: &str) -> Result<Option<JsValue>, Error> {
-    let value = Reflect::get(bag, &JsValue::from_str(option))
-        .map_err(|_| invalid(format!("`{option}` could not be read")))?;
-    Ok((!value.is_null() && !value.is_undefined()).then_some(value))
+/// What an option must be.
+#[derive(Clone, Copy)]
+enum Type {
+    String,
+    Boolean,
+    Strings,
+    /// A duration: finite, 0 or more.
+    Millis,
+    /// `{ cols, rows }` numbers (their range is the core's to check).
+    Size,
+    Signal,
 }
 
-/// The option as a `T` (`cast`), or an error: "`option` must be `what`".
-fn typed<T>(
-    bag: &JsValue,
-    option: &str,
-    what: &str,
-    cast: impl Fn(&JsValue) -> Option<T>,
-) -> Result<Option<T>, Error> {
-    match given(bag, option)? {
-        Some(value) => match cast(&value) {
-            Some(v) => Ok(Some(v)),
-            None => Err(invalid(format!("`{option}` must be {what}"))),
-        },
-        None => Ok(None),
+impl Type {
+    fn accepts(self, value: &JsValue) -> bool {
+        match self {
+            Type::String => value.is_string(),
+            Type::Boolean => value.as_bool().is_some(),
+            Type::Strings => value
+                .dyn_ref::<Array>()
+                .is_some_and(|a| a.iter().all(|s| s.is_string())),
+            Type::Millis => value.as_f64().is_some_and(|ms| ms.is_finite() && ms >= 0.0),
+            Type::Size => size(value).is_some(),
+            Type::Signal => value.has_type::<AbortSignal>(),
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Type::String => "a string",
+            Type::Boolean => "a boolean",
+            Type::Strings => "an array of strings",
+            Type::Millis => "a number of milliseconds",
+            Type::Size => SIZE,
+            Type::Signal => "an AbortSignal",
+        }
     }
 }
 
-fn string(bag: &JsValue, option: &str) -> Result<Option<String>, Error> {
-    typed(bag, option, "a string", JsValue::as_string)
+/// The options every function reads, and what each must be. (`command` and `shells` belong
+/// to some functions only: [`Options::read`] checks them where they are read.)
+const OPTIONS: &[(&str, Type)] = &[
+    ("server", Type::String),
+    ("namespace", Type::String),
+    ("pod", Type::String),
+    ("container", Type::String),
+    ("token", Type::String),
+    ("stdin", Type::Boolean),
+    ("stdout", Type::Boolean),
+    ("stderr", Type::Boolean),
+    ("tty", Type::Boolean),
+    ("allowInsecureToken", Type::Boolean),
+    ("preflight", Type::Boolean),
+    ("protocols", Type::Strings),
+    ("terminalSize", Type::Size),
+    ("signal", Type::Signal),
+    ("readyTimeout", Type::Millis),
+    ("keepalive", Type::Millis),
+    ("connectTimeout", Type::Millis),
+    ("startGrace", Type::Millis),
+];
+
+/// The option named `option` as it is, unless absent, `null` or `undefined`.
+fn given(bag: &JsValue, option: &str) -> Option<JsValue> {
+    let value = Reflect::get(bag, &JsValue::from_str(option)).unwrap_or_default();
+    (!value.is_null() && !value.is_undefined()).then_some(value)
 }
 
-fn boolean(bag: &JsValue, option: &str) -> Result<Option<bool>, Error> {
-    typed(bag, option, "a boolean", JsValue::as_bool)
+/// The option, if given, after checking that it is of `ty`.
+fn checked(bag: &JsValue, option: &str, ty: Type) -> Result<Option<JsValue>, Error> {
+    match given(bag, option) {
+        Some(value) if !ty.accepts(&value) => {
+            Err(invalid(format!("`{option}` must be {}", ty.what())))
+        }
+        value => Ok(value),
+    }
 }
 
-fn strings(bag: &JsValue, option: &str) -> Result<Option<Vec<String>>, Error> {
-    typed(bag, option, "an array of strings", |v| {
-        v.dyn_ref::<Array>()?
-            .iter()
-            .map(|s| s.as_string())
-            .collect()
-    })
+// The readers below run after the check of every option in `OPTIONS`: a value given is of
+// its type.
+fn string(bag: &JsValue, option: &str) -> Option<String> {
+    given(bag, option)?.as_string()
 }
 
-/// A duration in milliseconds: finite, 0 or more.
-fn millis(bag: &JsValue, option: &str) -> Result<Option<f64>, Error> {
-    typed(bag, option, "a number of milliseconds", |v| {
-        v.as_f64().filter(|ms| ms.is_finite() && *ms >= 0.0)
-    })
+fn boolean(bag: &JsValue, option: &str) -> Option<bool> {
+    given(bag, option)?.as_bool()
+}
+
+fn number(bag: &JsValue, option: &str) -> Option<f64> {
+    given(bag, option)?.as_f64()
+}
+
+/// An array of strings, checked.
+fn strings(value: Option<JsValue>) -> Option<Vec<String>> {
+    let array: Array = value?.unchecked_into();
+    Some(array.iter().filter_map(|s| s.as_string()).collect())
 }
 
 const SIZE: &str = "{ cols, rows } numbers";
@@ -133,18 +184,17 @@ impl Options {
         }
         let shell = kind == Bag::Shell;
         let command = match kind {
-            Bag::Exec => {
-                strings(bag, "command")?.ok_or_else(|| invalid("`command` is required"))?
-            }
-            Bag::Attach if given(bag, "command")?.is_some() => {
+            Bag::Exec => strings(checked(bag, "command", Type::Strings)?)
+                .ok_or_else(|| invalid("`command` is required"))?,
+            Bag::Attach if given(bag, "command").is_some() => {
                 return Err(invalid("attach takes no `command`"))
             }
-            Bag::Shell if given(bag, "command")?.is_some() => {
+            Bag::Shell if given(bag, "command").is_some() => {
                 return Err(invalid("openShell takes `shells`, not `command`"))
             }
             Bag::Shell => {
-                let shells =
-                    strings(bag, "shells")?.unwrap_or_else(|| vec!["bash".into(), "sh".into()]);
+                let shells = strings(checked(bag, "shells", Type::Strings)?)
+                    .unwrap_or_else(|| vec!["bash".into(), "sh".into()]);
                 if shells.is_empty() || shells.iter().any(String::is_empty) {
                     return Err(invalid("`shells` must name at least one shell, none empty"));
                 }
@@ -152,37 +202,39 @@ impl Options {
             }
             Bag::Attach | Bag::Pod => Vec::new(),
         };
-        let required = |option: &str| {
-            string(bag, option)?.ok_or_else(|| invalid(format!("`{option}` is required")))
-        };
-        let tty = boolean(bag, "tty")?.unwrap_or(shell);
-        let terminal_size = match typed(bag, "terminalSize", SIZE, size)? {
+        for &(option, ty) in OPTIONS {
+            checked(bag, option, ty)?;
+        }
+        for option in ["namespace", "pod"] {
+            if given(bag, option).is_none() {
+                return Err(invalid(format!("`{option}` is required")));
+            }
+        }
+        let terminal_size = match given(bag, "terminalSize").as_ref().and_then(size) {
             Some((cols, rows)) => Some(TerminalSize::from_f64(cols, rows)?),
             None => None,
         };
-        let signal = typed(bag, "signal", "an AbortSignal", |v| {
-            v.dyn_ref::<AbortSignal>().cloned()
-        })?;
+        let tty = boolean(bag, "tty").unwrap_or(shell);
         Ok(Options {
-            server: string(bag, "server")?,
-            namespace: required("namespace")?,
-            pod: required("pod")?,
-            container: string(bag, "container")?,
+            server: string(bag, "server"),
+            namespace: string(bag, "namespace").unwrap_or_default(),
+            pod: string(bag, "pod").unwrap_or_default(),
+            container: string(bag, "container"),
             command,
-            stdin: boolean(bag, "stdin")?.unwrap_or(shell),
-            stdout: boolean(bag, "stdout")?.unwrap_or(true),
-            stderr: boolean(bag, "stderr")?.unwrap_or(!tty),
+            stdin: boolean(bag, "stdin").unwrap_or(shell),
+            stdout: boolean(bag, "stdout").unwrap_or(true),
+            stderr: boolean(bag, "stderr").unwrap_or(!tty),
             tty,
-            token: string(bag, "token")?,
-            protocols: strings(bag, "protocols")?,
+            token: string(bag, "token"),
+            protocols: strings(given(bag, "protocols")),
             terminal_size,
-            signal,
-            allow_insecure_token: boolean(bag, "allowInsecureToken")?.unwrap_or(false),
-            preflight: boolean(bag, "preflight")?.unwrap_or(true),
-            ready_timeout_ms: millis(bag, "readyTimeout")?,
-            keepalive_ms: millis(bag, "keepalive")?,
-            connect_timeout_ms: millis(bag, "connectTimeout")?,
-            start_grace_ms: millis(bag, "startGrace")?,
+            signal: given(bag, "signal").map(JsCast::unchecked_into),
+            allow_insecure_token: boolean(bag, "allowInsecureToken").unwrap_or(false),
+            preflight: boolean(bag, "preflight").unwrap_or(true),
+            ready_timeout_ms: number(bag, "readyTimeout"),
+            keepalive_ms: number(bag, "keepalive"),
+            connect_timeout_ms: number(bag, "connectTimeout"),
+            start_grace_ms: number(bag, "startGrace"),
         })
     }
 }
