@@ -1,11 +1,12 @@
 //! Reading the JavaScript option bags of `exec()`, `attach()`, `openShell()` and `getPod()`.
 //!
-//! Each option is read by name (`bag.stdin`, `bag.connectTimeout`, …) with a reader of its
-//! type; keys no reader names are never read. `null` and `undefined` mean "not given". A wrong
-//! type is an `InvalidOptions` error that names the option and what it must be, e.g. "`stdin`
-//! must be a boolean"; the `AbortSignal` is kept as the caller's object. What depends on the
-//! function (`command` or `shells`, `openShell()`'s defaults) is decided in [`Options::read`];
-//! the values themselves (names, URLs, sizes, subprotocols) are checked by the core.
+//! Each option is read by name (`bag.stdin`, `bag.connectTimeout`, …); keys the `OPTIONS`
+//! table does not name are never read. `null` and `undefined` mean "not given". Every option
+//! is checked against its type in `OPTIONS` before any is used, so a wrong type is an
+//! `InvalidOptions` error that names the option and what it must be, e.g. "`stdin` must be a
+//! boolean"; the `AbortSignal` is kept as the caller's object. What depends on the function
+//! (`command` or `shells`, `openShell()`'s defaults) is decided in [`Options::read`]; the
+//! values themselves (names, URLs, sizes, subprotocols) are checked by the core.
 //!
 //! Not serde-wasm-bindgen, on purpose: any deserialization through it links its type-error
 //! message, which formats a JS number with core's f64 `Display` (about 10.5 KiB gzipped for
