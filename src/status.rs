@@ -89,19 +89,19 @@ impl ExitStatus {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    fn nonzero(code: u8, message: &str) -> ExitStatus {
+    pub(crate) fn nonzero(code: u8, message: &str) -> ExitStatus {
         ExitStatus::NonZeroExit {
             code,
             message: message.into(),
         }
     }
 
-    fn failure(reason: &str, message: &str, code: Option<u16>) -> ExitStatus {
+    pub(crate) fn failure(reason: &str, message: &str, code: Option<u16>) -> ExitStatus {
         ExitStatus::Failure {
             reason: reason.into(),
             message: message.into(),

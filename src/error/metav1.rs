@@ -127,23 +127,9 @@ fn truncate(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::status::tests::{failure, nonzero};
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
-
-    fn nonzero(code: u8, message: &str) -> ExitStatus {
-        ExitStatus::NonZeroExit {
-            code,
-            message: message.into(),
-        }
-    }
-
-    fn failure(reason: &str, message: &str, code: Option<u16>) -> ExitStatus {
-        ExitStatus::Failure {
-            reason: reason.into(),
-            message: message.into(),
-            code,
-        }
-    }
 
     /// `name: json => Ok(status) | Err`
     macro_rules! json {
