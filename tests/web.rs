@@ -16,43 +16,30 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use wasm_bindgen_test::*;
 
+#[macro_use]
+mod compiled_in;
 mod web_support;
 use web_support::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-// Not `env!`: clippy and rustdoc build this file without a devserver running.
 fn server() -> &'static str {
-    match option_env!("KEW_TEST_SERVER") {
-        Some(s) => s,
-        None => panic!("KEW_TEST_SERVER must be set when building the tests (50-sdk-browser.sh)"),
-    }
+    compiled_in!("KEW_TEST_SERVER", "50-sdk-browser.sh")
 }
 
 /// A listener that accepts TCP connections and never answers.
 fn hanging_server() -> &'static str {
-    match option_env!("KEW_TEST_HANGING") {
-        Some(s) => s,
-        None => panic!("KEW_TEST_HANGING must be set when building the tests (50-sdk-browser.sh)"),
-    }
+    compiled_in!("KEW_TEST_HANGING", "50-sdk-browser.sh")
 }
 
 /// A devserver started with `--idle-timeout 1`: a session without a client data frame for
 /// 1 s is cut, as by a load balancer's idle limit.
 fn idle_server() -> &'static str {
-    match option_env!("KEW_TEST_IDLE_SERVER") {
-        Some(s) => s,
-        None => {
-            panic!("KEW_TEST_IDLE_SERVER must be set when building the tests (50-sdk-browser.sh)")
-        }
-    }
+    compiled_in!("KEW_TEST_IDLE_SERVER", "50-sdk-browser.sh")
 }
 
 fn token() -> &'static str {
-    match option_env!("KEW_TEST_TOKEN") {
-        Some(s) => s,
-        None => panic!("KEW_TEST_TOKEN must be set when building the tests (50-sdk-browser.sh)"),
-    }
+    compiled_in!("KEW_TEST_TOKEN", "50-sdk-browser.sh")
 }
 
 // ---- exit codes and output ------------------------------------------------------------

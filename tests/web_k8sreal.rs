@@ -14,6 +14,8 @@ use js_sys::Uint8Array;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
+#[macro_use]
+mod compiled_in;
 mod web_support;
 use web_support::*;
 
@@ -21,18 +23,12 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 /// The API server path (1.30+): every offer listing v5 goes to the StreamTranslator.
 fn server() -> &'static str {
-    match option_env!("KEW_K8SREAL_APISERVER") {
-        Some(s) => s,
-        None => panic!("KEW_K8SREAL_APISERVER must be set when building the tests (45-k8sreal.sh)"),
-    }
+    compiled_in!("KEW_K8SREAL_APISERVER", "45-k8sreal.sh")
 }
 
 /// The kubelet path: the runtime's streaming code, v4 and older.
 fn kubelet() -> &'static str {
-    match option_env!("KEW_K8SREAL_KUBELET") {
-        Some(s) => s,
-        None => panic!("KEW_K8SREAL_KUBELET must be set when building the tests (45-k8sreal.sh)"),
-    }
+    compiled_in!("KEW_K8SREAL_KUBELET", "45-k8sreal.sh")
 }
 
 /// Any token: it must reach the server only as the bearer subprotocol, which the real

@@ -4,25 +4,20 @@
 //! the kubelet path (v4 only: `head -c N` ends tar's input).
 #![cfg(target_arch = "wasm32")]
 
+#[macro_use]
+mod compiled_in;
 mod transfer_support;
 
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-fn env(v: Option<&'static str>, name: &str) -> &'static str {
-    v.unwrap_or_else(|| panic!("{name} must be set when building the tests (45-k8sreal.sh)"))
-}
-
 fn apiserver() -> &'static str {
-    env(
-        option_env!("KEW_K8SREAL_APISERVER"),
-        "KEW_K8SREAL_APISERVER",
-    )
+    compiled_in!("KEW_K8SREAL_APISERVER", "45-k8sreal.sh")
 }
 
 fn kubelet() -> &'static str {
-    env(option_env!("KEW_K8SREAL_KUBELET"), "KEW_K8SREAL_KUBELET")
+    compiled_in!("KEW_K8SREAL_KUBELET", "45-k8sreal.sh")
 }
 
 const V5: &[&str] = &["v5.channel.k8s.io", "v4.channel.k8s.io"];

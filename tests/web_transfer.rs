@@ -3,19 +3,17 @@
 //! bad destinations, aborts. Run by scripts/test.d/50-sdk-browser.sh like tests/web.rs.
 #![cfg(target_arch = "wasm32")]
 
+#[macro_use]
+mod compiled_in;
 mod transfer_support;
 
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-fn env(v: Option<&'static str>, name: &str) -> &'static str {
-    v.unwrap_or_else(|| panic!("{name} must be set when building the tests (50-sdk-browser.sh)"))
-}
-
 async fn check(name: &str, protocols: &[&str]) {
-    let server = env(option_env!("KEW_TEST_SERVER"), "KEW_TEST_SERVER");
-    let token = env(option_env!("KEW_TEST_TOKEN"), "KEW_TEST_TOKEN");
+    let server = compiled_in!("KEW_TEST_SERVER", "50-sdk-browser.sh");
+    let token = compiled_in!("KEW_TEST_TOKEN", "50-sdk-browser.sh");
     transfer_support::check(name, server, Some(token), protocols).await;
 }
 
